@@ -1,0 +1,150 @@
+/* cpu_processes.c: CPU-bound work split over P processes.
+ *
+ * Mirrors: the lessons' claim that two processes doing the same CPU-bound work (their
+ * 100,000,000 additions, or sum(range(10**7)) on 4 processes) finish in about half the
+ * time of one: processes run on different cores at once, with no GIL between them.
+ *
+ * What it does: a fixed total of work (hashing the numbers 0..N-1 and summing the
+ * hashes, which no compiler can reduce to a formula) is cut into P equal slices, one
+ * per child process, for P = 1 to --max-procs. Each child sends its partial sum back
+ * through a pipe; the parent adds them and checks the total against the one-process
+ * answer, so a wrong split cannot pass for a fast one. Wall time is the median of
+ * --repeat runs; speed-up is time(1) / time(P) from the same run. The runs go round
+ * robin (P = 1, 2, ..., max, then again), so a slow spell of the machine falls on
+ * every P alike instead of on one. The CPU time the children used (getrusage) is
+ * printed beside the wall time: the same work, spread over more cores.
+ *
+ * Run:  ./cpu_processes [--work 100] [--max-procs 8] [--repeat 7] [--data FILE]
+ * Look for: the time halving from 1 to 2 processes on a 2-core machine, and nothing
+ * more to gain past the number of cores (more processes than cores take turns).
+ * Interrupting it (Ctrl-C) leaves no child behind: each dies with its parent.
+ */
+#include "common.h"
+
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+/* splitmix64's finalizer: a cheap hash whose sum has no closed form */
+static inline uint64_t mix(uint64_t x)
+{
+    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return x ^ (x >> 31);
+}
+
+static uint64_t work(uint64_t from, uint64_t to)
+{
+    uint64_t sum = 0;
+    for (uint64_t i = from; i < to; i++)
+        sum += mix(i);
+    return sum;
+}
+
+/* CPU time (user + system) used by our reaped children so far, in seconds */
+static double children_cpu_s(void)
+{
+    struct rusage ru;
+    CHECK_SYS(getrusage(RUSAGE_CHILDREN, &ru));
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* Runs the whole job on `procs` child processes; returns the wall time in ns and the
+ * total in *sum. */
+static int64_t run_split(uint64_t n, int procs, uint64_t *sum)
+{
+    int fds[2];
+    CHECK_SYS(pipe(fds));
+    int64_t t = now_ns();
+    pid_t pids[64];
+    for (int p = 0; p < procs; p++) {
+        uint64_t from = n * (uint64_t)p / (uint64_t)procs, to = n * (uint64_t)(p + 1) / (uint64_t)procs;
+        pids[p] = fork_child(); /* dies with us if we are interrupted */
+        if (pids[p] == 0) {
+            uint64_t part = work(from, to);
+            /* 8 bytes is far below PIPE_BUF: each write lands whole */
+            if (write(fds[1], &part, sizeof part) != (ssize_t)sizeof part)
+                die_child("write");
+            _exit(0);
+        }
+    }
+    CHECK_SYS(close(fds[1]));
+    *sum = 0;
+    for (int p = 0; p < procs; p++) {
+        uint64_t part;
+        if (read(fds[0], &part, sizeof part) != (ssize_t)sizeof part)
+            die("read partial sum %d of %d", p + 1, procs);
+        *sum += part;
+    }
+    for (int p = 0; p < procs; p++) {
+        int status;
+        child_wait(pids[p], -1, &status);
+        if (exitcode_of(status) != 0)
+            fatal("worker %d ended with exit code %d", (int)pids[p], exitcode_of(status));
+    }
+    t = now_ns() - t;
+    CHECK_SYS(close(fds[0]));
+    return t;
+}
+
+int main(int argc, char **argv)
+{
+    long work_m = 100, max_procs = 8, repeat = 7;
+    const struct cli_opt opts[] = {
+        { "work", CLI_INT, &work_m, "total work, in millions of hashed numbers", 1, 100000, "20", NULL },
+        { "max-procs", CLI_INT, &max_procs, "largest number of processes", 1, 64, "4", NULL },
+        { "repeat", CLI_INT, &repeat, "runs per process count (the median is kept)", 1, 1000, "1", NULL },
+        { 0 },
+    };
+    struct cli cli = { .measures = true };
+    cli_parse(argc, argv, "A fixed CPU-bound job split over 1, 2, ... processes: time and speed-up.", opts, &cli);
+
+    uint64_t n = (uint64_t)work_m * 1000000;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    double *wall = malloc((size_t)(max_procs * repeat) * sizeof *wall);
+    double *cpu = malloc((size_t)(max_procs * repeat) * sizeof *cpu);
+    if (!wall || !cpu)
+        die("malloc");
+    uint64_t expect = 0;
+    for (long r = 0; r < repeat; r++) {
+        for (int procs = 1; procs <= max_procs; procs++) {
+            uint64_t sum;
+            double c = children_cpu_s();
+            wall[(procs - 1) * repeat + r] = (double)run_split(n, procs, &sum) / 1e9;
+            cpu[(procs - 1) * repeat + r] = children_cpu_s() - c;
+            if (r == 0 && procs == 1)
+                expect = sum;
+            else if (sum != expect)
+                fatal("%d processes got %#llx, one process got %#llx", procs,
+                      (unsigned long long)sum, (unsigned long long)expect);
+        }
+    }
+
+    FILE *data = data_open(cli.data, "cpu_processes: a fixed CPU-bound job split over P processes");
+    static const char *const cols[] = {
+        "procs (count): P, the number of processes",
+        "median_s (s): median wall time", "p10_s (s)", "p90_s (s)",
+        "speedup (x): median time with 1 process / median time with P",
+        "cpu_s (s): median CPU time (user + system) of the P children together",
+        "cores (count): online CPUs, for the figure", NULL,
+    };
+    data_block(data, "wall time and speed-up vs processes", cols);
+    printf("%ld million hashes split over 1..%ld processes, %ld cores online, median of %ld runs\n",
+           work_m, max_procs, cores, repeat);
+    printf("  %5s %10s %10s %10s %9s %10s\n", "procs", "median s", "p10 s", "p90 s", "speed-up", "CPU s");
+    double one = 0;
+    for (int procs = 1; procs <= max_procs; procs++) {
+        struct summary s = summarize(&wall[(procs - 1) * repeat], (size_t)repeat);
+        struct summary c = summarize(&cpu[(procs - 1) * repeat], (size_t)repeat);
+        if (procs == 1)
+            one = s.median;
+        printf("  %5d %10.3f %10.3f %10.3f %8.2fx %10.3f\n", procs, s.median, s.p10, s.p90, one / s.median, c.median);
+        data_row(data, "%d %.4f %.4f %.4f %.3f %.4f %ld\n", procs, s.median, s.p10, s.p90, one / s.median,
+                 c.median, cores);
+    }
+    printf("every run's total matched the one-process total (%#llx)\n", (unsigned long long)expect);
+    free(wall);
+    free(cpu);
+    data_close(data);
+    return 0;
+}

@@ -1,0 +1,6 @@
+# chapter 01's experiments and figures (see mk/plots.mk)
+$(eval $(call experiment,01-process,spawn_cost,the cost of starting a process or a thread))
+$(eval $(call figure,spawn_cost,spawn_cost))
+$(eval $(call figure,fork_memory,spawn_cost))
+$(eval $(call experiment,01-process,cpu_processes,CPU-bound work split over processes))
+$(eval $(call figure,cpu_processes,cpu_processes))

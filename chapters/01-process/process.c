@@ -1,0 +1,105 @@
+/* process.c: a Process object over fork(2), waitpid(2) and kill(2).
+ *
+ * What Python does for you, spelled out:
+ *  - start() forks. The child runs the target and leaves with _exit, never returning
+ *    into the parent's code and never running the parent's atexit handlers (Python's
+ *    child calls os._exit after the target, for the same reason).
+ *  - is_alive() and join() reap the child with waitpid: a child that has ended stays
+ *    a zombie (its exit status kept by the kernel) until its parent collects it.
+ *  - At exit, multiprocessing terminates the daemon children and joins the others;
+ *    process_at_exit() below does the same, registered with atexit() by the first start.
+ */
+#include "process.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* the children started and not yet reaped, for the at-exit pass */
+static struct process *g_children[64];
+static size_t g_nchildren;
+
+static void forget(struct process *p)
+{
+    for (size_t i = 0; i < g_nchildren; i++)
+        if (g_children[i] == p) {
+            g_children[i] = g_children[--g_nchildren];
+            return;
+        }
+}
+
+static void finish(struct process *p, int status)
+{
+    p->finished = true;
+    p->exitcode = exitcode_of(status);
+    forget(p);
+}
+
+static void process_at_exit(void)
+{
+    for (size_t i = 0; i < g_nchildren; i++)
+        if (g_children[i]->daemon && process_is_alive(g_children[i]))
+            process_terminate(g_children[i]);
+    while (g_nchildren > 0) /* process_join removes the child from the list */
+        process_join(g_children[0], -1);
+}
+
+void process_start(struct process *p)
+{
+    static bool registered;
+    if (p->pid != 0)
+        fatal("process_start: %s was already started", p->name);
+    if (g_nchildren == ARRAY_LEN(g_children))
+        fatal("process_start: more than %zu children", ARRAY_LEN(g_children));
+    if (!registered) {
+        if (atexit(process_at_exit) != 0)
+            fatal("atexit failed");
+        registered = true;
+    }
+    pid_t pid = fork_child(); /* flushes stdio; the child dies if we die */
+    if (pid == 0) {
+        if (p->name)
+            trace_name(p->name);
+        int code = p->target(p->arg);
+        fflush(stdout);
+        _exit(code);
+    }
+    p->pid = pid;
+    p->finished = false;
+    g_children[g_nchildren++] = p;
+}
+
+bool process_is_alive(struct process *p)
+{
+    if (p->pid == 0 || p->finished)
+        return false;
+    int status;
+    pid_t r = waitpid(p->pid, &status, WNOHANG);
+    if (r == -1)
+        die("waitpid(%d)", (int)p->pid);
+    if (r == 0)
+        return true; /* still running */
+    finish(p, status);
+    return false;
+}
+
+void process_join(struct process *p, int64_t timeout_ns)
+{
+    if (p->pid == 0)
+        fatal("process_join: %s was never started", p->name);
+    if (p->finished)
+        return;
+    int status;
+    if (child_wait(p->pid, timeout_ns, &status) == 0)
+        finish(p, status);
+}
+
+void process_terminate(struct process *p)
+{
+    if (p->pid == 0 || p->finished)
+        return;
+    if (kill(p->pid, SIGTERM) == -1 && errno != ESRCH) /* ESRCH: gone already */
+        die("kill(%d, SIGTERM)", (int)p->pid);
+}

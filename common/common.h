@@ -1,0 +1,177 @@
+/* common.h: the workbook's small shared library.
+ *
+ * Every program in chapters/ includes this one header. It gives:
+ *   errors   die(), die_en(), die_child(), fatal(), and the CHECK_SYS / CHECK_PT macros
+ *   time     now_ns(), sleep_ns(), deadline_after()
+ *   stats    summarize() over a sample array: min, p10, median, p90, max
+ *   options  cli_parse(): range-checked options on getopt_long, with the shared
+ *            --help, --quick and --data FILE
+ *   data     data_open() & co.: gnuplot data files whose header names the columns and
+ *            records the machine
+ *   trace    trace(): lines stamped with the time since start, the pid and a name
+ *   children fork_child(), child_wait(), exitcode_of(), on_termination()
+ *   cpus     pin_to_cpu()
+ *
+ * Link with common/libcommon.a (the shared rules in mk/rules.mk do it).
+ */
+#ifndef WORKBOOK_COMMON_H
+#define WORKBOOK_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdnoreturn.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- errors (err.c) --------------------------------------------------------------
+ * Report "program: what: strerror" on stderr and exit(1). System calls set errno
+ * (die); pthread functions return their error number (die_en). A forked child that
+ * must not flush the parent's stdio buffers or run its atexit handlers uses die_child,
+ * which ends with _exit. fatal() is for errors that have no errno. */
+noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+noreturn void die_en(int en, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+noreturn void die_child(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+noreturn void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* CHECK_SYS(close(fd)) dies with "close(fd): <strerror>" when the call returns -1.
+ * CHECK_PT(pthread_mutex_lock(&m)) dies when the call returns non-zero.
+ * The call is always evaluated, unlike work put inside assert(). */
+#define CHECK_SYS(call)                                                                \
+    do {                                                                               \
+        if ((call) == -1)                                                              \
+            die("%s", #call);                                                          \
+    } while (0)
+#define CHECK_PT(call)                                                                 \
+    do {                                                                               \
+        int check_rc_ = (call);                                                        \
+        if (check_rc_ != 0)                                                            \
+            die_en(check_rc_, "%s", #call);                                            \
+    } while (0)
+
+/* ---- time (clock.c) -------------------------------------------------------------- */
+#define NS_PER_US INT64_C(1000)
+#define NS_PER_MS INT64_C(1000000)
+#define NS_PER_S  INT64_C(1000000000)
+
+int64_t now_ns(void);                      /* CLOCK_MONOTONIC, in ns */
+void sleep_ns(int64_t ns);                 /* sleeps the whole time, even across signals */
+void sleep_until_ns(int64_t t);            /* until now_ns() >= t */
+int64_t ts_to_ns(struct timespec ts);
+struct timespec ns_to_ts(int64_t ns);
+/* The absolute time `ns` from now on clock `clk`, for the timed waits that take a
+ * deadline: pthread_cond_timedwait (on a condvar set to CLOCK_MONOTONIC),
+ * pthread_mutex_clocklock, sem_clockwait, mq_timedsend (CLOCK_REALTIME). */
+struct timespec deadline_after(clockid_t clk, int64_t ns);
+/* Tighten the timer slack to 1 ns, so short sleeps overshoot less (see WORKBOOK.md). */
+void tight_timer_slack(void);
+
+/* ---- statistics (stats.c) -------------------------------------------------------- */
+struct summary {
+    size_t n;
+    double min, p10, median, p90, max;
+};
+/* Sorts v[0..n) in place and summarizes it. n must be > 0. */
+struct summary summarize(double *v, size_t n);
+/* The p-th percentile (0..100) of sorted[0..n), interpolating between neighbours. */
+double percentile(const double *sorted, size_t n, double p);
+
+/* ---- command-line options (cli.c) ------------------------------------------------
+ * A program lists its own options in a table; cli_parse adds --help, --quick and (for
+ * measuring programs) --data FILE, prints the usage built from the table, and rejects
+ * every bad value with one line that names the option and the accepted range, then
+ * the usage, exit status 2.  Example:
+ *
+ *     long repeat = 201;
+ *     int64_t pause = 500 * NS_PER_MS;
+ *     const struct cli_opt opts[] = {
+ *         { "repeat", CLI_INT, &repeat, "runs per measurement", 1, 100000, "5" },
+ *         { "pause", CLI_DURATION, &pause, "pause between steps", 0, 10 * NS_PER_S, "20ms" },
+ *         { 0 }
+ *     };
+ *     struct cli cli = { .measures = true };
+ *     cli_parse(argc, argv, "Measures this and that.", opts, &cli);
+ *
+ * The last field is the value --quick uses when the option is not given explicitly.
+ * Durations are written with a unit: 2s, 1.5s, 500ms, 50us, 100ns; they are stored
+ * in ns (int64_t) and their range is in ns. */
+enum cli_kind {
+    CLI_FLAG,     /* bool *, no value */
+    CLI_INT,      /* long * */
+    CLI_DURATION, /* int64_t * (ns) */
+    CLI_REAL,     /* double * */
+    CLI_CHOICE,   /* int * index into the '|'-separated list in `choices` */
+    CLI_STRING,   /* const char ** */
+};
+struct cli_opt {
+    const char *name;    /* long name without the dashes */
+    enum cli_kind kind;
+    void *var;           /* where the value goes; its initial value is the default */
+    const char *help;
+    double min, max;     /* accepted range, both ends included (CLI_INT/DURATION/REAL) */
+    const char *quick;   /* value under --quick, or NULL */
+    const char *choices; /* CLI_CHOICE: "new|old" */
+};
+struct cli {
+    bool measures;       /* in: accept --data FILE */
+    bool quick;          /* out: --quick was given */
+    const char *data;    /* out: --data FILE, or NULL */
+};
+void cli_parse(int argc, char **argv, const char *about, const struct cli_opt *opts,
+               struct cli *cli);
+/* For checks that span options (say, --min above --max): same message form, exit 2. */
+noreturn void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Parsers behind cli_parse, exposed for the tests: 0 on success, -1 if malformed. */
+int parse_long(const char *s, long *out);
+int parse_duration(const char *s, int64_t *out_ns);
+int parse_real(const char *s, double *out);
+/* Formats a duration in ns with a unit ("2s", "500ms", "1.5us") into buf. */
+const char *format_duration(int64_t ns, char *buf, size_t len);
+
+/* ---- gnuplot data files (datafile.c) ---------------------------------------------
+ * data_open(path, title) writes a header:
+ *     # <title>
+ *     # machine: AMD EPYC, 2 cores, Linux 6.18, gcc 12.2.0 -O2
+ *     # date: 2026-11-22 01:30 UTC
+ * data_block() starts a data set (gnuplot: index 0, 1, ...) and names its columns, each
+ * "name (unit): meaning". All functions accept a NULL FILE * and do nothing, so a
+ * program can call them unconditionally when --data was not given. */
+FILE *data_open(const char *path, const char *title);
+void data_block(FILE *f, const char *name, const char *const *columns);
+void data_row(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void data_close(FILE *f);
+/* "AMD EPYC, 2 cores, Linux 6.18.44, gcc 12.2.0 -O2" (built once, static storage) */
+const char *machine_string(void);
+
+/* ---- trace lines (trace.c) -------------------------------------------------------
+ *     0.512s   4242 aaa_process  count 3
+ * Each line is written to stdout with one write, so lines from several processes or
+ * threads don't mix. The clock starts at the first trace (or trace_start) and a forked
+ * child keeps its parent's start, so their offsets compare. */
+void trace_start(void);
+void trace_name(const char *name);          /* name for the calling thread's lines */
+void trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- child processes (proc.c) ---------------------------------------------------- */
+/* fork() after flushing stdout and stderr (else the child would print the parent's
+ * buffered lines again). In the child, PR_SET_PDEATHSIG makes the kernel SIGKILL it
+ * if the parent dies, so an interrupted program leaves no orphans. Dies on failure. */
+pid_t fork_child(void);
+/* Waits up to timeout_ns (< 0: forever) for child `pid` to end, through a pidfd and
+ * poll(2). Returns 0 and the wait status, or ETIMEDOUT with the child still running. */
+int child_wait(pid_t pid, int64_t timeout_ns, int *status);
+/* Python's Process.exitcode: the exit code, or minus the signal that ended it. */
+int exitcode_of(int status);
+/* Runs cleanup() (async-signal-safe work only: unlink, kill, _exit) when SIGINT,
+ * SIGTERM or SIGHUP arrives, then ends the process by that same signal. Up to 8
+ * functions; only the process that registered them runs them (not its children). */
+void on_termination(void (*cleanup)(void));
+
+/* Pins the calling thread to one CPU (0 .. cores-1), for the runs that compare a
+ * hand-off on one core with a hand-off between cores. Dies on failure. */
+void pin_to_cpu(int cpu);
+
+#endif

@@ -1,0 +1,94 @@
+# mk/rules.mk: the build rules every Makefile of the workbook includes (after setting
+# PROGS, and MODULES or LIBRARY/LIB_SRCS if it has them). In the style of TLPI's
+# Makefile.inc: a chapter Makefile is a few lines, pattern rules do the rest.
+#
+#   PROGS    programs, one .c file each (process_basics.c -> process_basics)
+#   MODULES  sources linked into every program of the directory; another chapter's
+#            module is named by path (../02-queue/queue.c)
+#   LIBRARY  a static library built from LIB_SRCS (common/ uses it)
+#
+# Variables a user may set:  CC, CFLAGS (default -O2 -g), V=1 (show command lines),
+# SAN=address,undefined or SAN=thread (sanitizer builds). Builds with another compiler
+# or a sanitizer are kept under build/ (see mk/variant.mk) so they never mix.
+
+.DEFAULT_GOAL := all
+TOP   := $(realpath $(dir $(lastword $(MAKEFILE_LIST)))/..)
+REL   := $(patsubst $(TOP)/%,%,$(CURDIR))
+include $(TOP)/mk/variant.mk
+
+CFLAGS   ?= -O2 -g
+WARN     := -std=c17 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wformat=2 -Wundef -Wno-format-nonliteral
+# Feature-test macro, once for everything: _GNU_SOURCE brings POSIX 2008 plus the
+# Linux calls the workbook shows (prctl, pidfd, pthread_setname_np, ...).
+CPPFLAGS += -D_GNU_SOURCE -I$(TOP)/common
+LDLIBS   += -lpthread -lrt -lm
+
+MAKEFLAGS += --no-builtin-rules
+.SUFFIXES:
+
+# Where this directory's objects and programs go (mk/variant.mk): beside the sources,
+# or for another compiler or a sanitizer build the same place under build/<variant>/.
+ifneq ($(strip $(SAN)),)
+  SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer
+endif
+OUT := $(BUILD)/$(REL)
+BUILDINFO := $(strip $(filter -O%,$(CFLAGS)) $(if $(SAN),-fsanitize=$(SAN)))
+CPPFLAGS  += -DWB_BUILD='"$(BUILDINFO)"'
+LIBCOMMON := $(BUILD)/common/libcommon.a
+
+ifeq ($(V),1)
+  Q :=
+  say = @:
+else
+  Q := @
+  say = @printf '  %-4s %s\n'
+endif
+
+# Rebuild everything when the compiler or flags change (make CC=clang after a gcc build):
+# the stamp file changes only when they do, and every object depends on it.
+FLAGS_NOW := $(CC) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) $(LDLIBS)
+$(OUT)/.flags: FORCE
+	@mkdir -p $(OUT)
+	@[ "$$(cat $@ 2>/dev/null)" = '$(FLAGS_NOW)' ] || echo '$(FLAGS_NOW)' > $@
+
+MODULE_OBJS := $(patsubst %.c,$(OUT)/%.o,$(notdir $(MODULES)))
+# <prog>_MODULES: sources only that program links (tests/ uses it)
+$(foreach p,$(PROGS),$(eval $(OUT)/$(p): $(patsubst %.c,$(OUT)/%.o,$(notdir $($(p)_MODULES)))))
+vpath %.c $(sort $(dir $(MODULES) $(foreach p,$(PROGS),$($(p)_MODULES))))
+
+BINS := $(addprefix $(OUT)/,$(PROGS))
+
+.PHONY: all clean list-progs FORCE
+all: $(BINS) $(if $(LIBRARY),$(OUT)/$(LIBRARY))
+
+$(OUT)/%.o: %.c $(OUT)/.flags
+	$(say) CC $(REL)/$*.o
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(SANFLAGS) -MMD -MP -c -o $@ $<
+
+$(BINS): $(OUT)/%: $(OUT)/%.o $(MODULE_OBJS) $(LIBCOMMON)
+	$(say) LINK $(REL)/$*
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS)
+
+ifdef LIBRARY
+$(OUT)/$(LIBRARY): $(patsubst %.c,$(OUT)/%.o,$(LIB_SRCS))
+	$(say) AR $(REL)/$(LIBRARY)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+else
+# common/ first; its own make decides whether anything needs doing
+$(LIBCOMMON): FORCE
+	@$(MAKE) --no-print-directory -C $(TOP)/common
+endif
+
+# `make -C chapters/01-process process_basics`: the short name stands for the full path
+.PHONY: $(PROGS)
+$(PROGS): %: $(OUT)/%
+
+list-progs:
+	@echo $(PROGS)
+
+clean:
+	rm -f $(BINS) $(OUT)/*.o $(OUT)/*.d $(OUT)/.flags $(if $(LIBRARY),$(OUT)/$(LIBRARY))
+
+-include $(wildcard $(OUT)/*.d)

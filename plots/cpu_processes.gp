@@ -1,0 +1,34 @@
+# cpu_processes.gp: a fixed CPU-bound job split over P processes.
+# data: chapters/01-process/cpu_processes --data
+#   (procs, median, p10, p90, speedup, cpu seconds, cores)
+data = ARG1; out = ARG2
+load system("dirname '".ARG0."'")."/style.gp"
+
+stats data using 1 nooutput
+maxp = STATS_max
+stats data using 7 nooutput
+cores = STATS_max
+
+set multiplot layout 1, 2 title "One CPU-bound job split over P processes" font ",15"
+set xrange [0.5:maxp + 0.5]
+set xtics 1
+set xlabel "processes P"
+set arrow 1 from cores, graph 0 to cores, graph 1 nohead dt 2 lc rgb "#777777"
+set label 1 sprintf("%d cores", cores) at cores, graph 0.04 offset 0.6, 0 font ",10" textcolor rgb "#555555"
+
+set ylabel "seconds"
+set yrange [0:*]
+set offsets 0, 0, graph 0.25, 0
+set key top right
+plot data using 1:6 with linespoints lt 5 dt 2 title "CPU time of all the children", \
+     ''   using 1:2:3:4 with yerrorlines lt 1 title "wall time (median, 10th-90th pct)"
+
+unset label 999 # the caption once is enough
+set ylabel "speed-up over one process (x)"
+set yrange [0:(maxp > cores ? cores : maxp) + 1]
+set offsets 0, 0, 0, 0
+set key top left
+ideal(x) = x < 1 ? NaN : (x <= cores ? x : cores)
+plot data using 1:5 with linespoints lt 2 title "measured: wall(1) / wall(P)", \
+     ideal(x) with lines lt 7 dt 3 lw 1.5 title "ideal: min(P, cores)"
+unset multiplot

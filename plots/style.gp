@@ -1,0 +1,39 @@
+# plots/style.gp: the look every figure shares.
+#
+# Each figure script starts with
+#     data = ARG1; out = ARG2
+#     load system("dirname '".ARG0."'")."/style.gp"
+# and is run as   gnuplot -c plots/NAME.gp DATA.dat OUT.png   (make plots does this).
+# (`load` hides the script's ARG1 and ARG2 from this file, hence the two variables.)
+# This file sets the terminal and output file, the colours and lines, and the caption:
+# the machine and the date of the measurement, read from the data file's header
+# (written by common/datafile.c), so a figure always says where its numbers came from.
+
+if (!exists("out") || out eq "") { print "usage: gnuplot -c plots/NAME.gp DATA.dat OUT.png"; exit }
+
+set terminal pngcairo size 1000,620 enhanced font "DejaVu Sans,12" linewidth 1.3 background "white"
+set output out
+set encoding utf8
+
+set border 3 lc rgb "#444444"
+set tics nomirror out
+set grid xtics ytics lc rgb "#e3e3e3" lw 1 dt solid
+set key top left Left reverse noopaque samplen 2.5 spacing 1.15
+set title font ",15"
+set bmargin 6
+set style fill solid 0.85 border -1
+
+# a colour-blind-safe set (Okabe-Ito), in the same order in every figure
+set linetype 1 lc rgb "#0072B2" lw 2 pt 7  ps 1.1
+set linetype 2 lc rgb "#D55E00" lw 2 pt 5  ps 1.1
+set linetype 3 lc rgb "#009E73" lw 2 pt 9  ps 1.3
+set linetype 4 lc rgb "#CC79A7" lw 2 pt 13 ps 1.3
+set linetype 5 lc rgb "#E69F00" lw 2 pt 11 ps 1.3
+set linetype 6 lc rgb "#56B4E9" lw 2 pt 15 ps 1.3
+set linetype 7 lc rgb "#000000" lw 2 pt 3  ps 1.1
+set linetype cycle 7
+
+# the caption, from the data file's header lines "# machine: ..." and "# date: ..."
+wb_header(key) = system(sprintf("sed -n 's/^# %s: //p' '%s' | head -n 1", key, data))
+wb_caption = "Measured on ".wb_header("machine")."  ·  ".wb_header("date")
+set label 999 wb_caption at screen 0.5, 0.022 center font ",10" textcolor rgb "#555555" noenhanced

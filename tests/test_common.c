@@ -1,0 +1,542 @@
+/* test_common.c: the tests of common/ (errors, time, stats, options, data files,
+ * trace lines, child processes). Code that exits runs in a child (testutil.h). */
+#include "common.h"
+#include "testutil.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SECONDS(x) ((int64_t)((x) * 1e9))
+
+static void assert_matches(const char *text, const char *pattern)
+{
+    regex_t re;
+    assert_int_equal(regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB | REG_NEWLINE), 0);
+    int rc = regexec(&re, text, 0, NULL, 0);
+    regfree(&re);
+    if (rc != 0)
+        fail_msg("text does not match /%s/:\n%s", pattern, text);
+}
+
+/* ---- parsers ---- */
+
+static void test_parse_long(void **state)
+{
+    (void)state;
+    long v = 0;
+    assert_int_equal(parse_long("42", &v), 0);
+    assert_int_equal(v, 42);
+    assert_int_equal(parse_long("-7", &v), 0);
+    assert_int_equal(v, -7);
+    assert_int_equal(parse_long("", &v), -1);
+    assert_int_equal(parse_long("12a", &v), -1);
+    assert_int_equal(parse_long("abc", &v), -1);
+    assert_int_equal(parse_long("1.5", &v), -1);
+    assert_int_equal(parse_long("99999999999999999999999", &v), -2);
+}
+
+static void test_parse_duration(void **state)
+{
+    (void)state;
+    int64_t ns = 0;
+    assert_int_equal(parse_duration("2s", &ns), 0);
+    assert_int_equal(ns, 2 * NS_PER_S);
+    assert_int_equal(parse_duration("1.5s", &ns), 0);
+    assert_int_equal(ns, 1500 * NS_PER_MS);
+    assert_int_equal(parse_duration("500ms", &ns), 0);
+    assert_int_equal(ns, 500 * NS_PER_MS);
+    assert_int_equal(parse_duration("50us", &ns), 0);
+    assert_int_equal(ns, 50 * NS_PER_US);
+    assert_int_equal(parse_duration("100ns", &ns), 0);
+    assert_int_equal(ns, 100);
+    assert_int_equal(parse_duration("5", &ns), -1);       /* a unit is required */
+    assert_int_equal(parse_duration("5xs", &ns), -1);
+    assert_int_equal(parse_duration("ms", &ns), -1);
+    assert_int_equal(parse_duration("", &ns), -1);
+    assert_int_equal(parse_duration("1e12s", &ns), -2);   /* beyond int64_t ns */
+}
+
+static void test_parse_real_and_format(void **state)
+{
+    (void)state;
+    double x = 0;
+    assert_int_equal(parse_real("0.25", &x), 0);
+    assert_true(x == 0.25);
+    assert_int_equal(parse_real("abc", &x), -1);
+    assert_int_equal(parse_real("inf", &x), -1);
+    assert_int_equal(parse_real("nan", &x), -1);
+    char buf[32];
+    assert_string_equal(format_duration(2 * NS_PER_S, buf, sizeof buf), "2s");
+    assert_string_equal(format_duration(1500 * NS_PER_US, buf, sizeof buf), "1.5ms");
+    assert_string_equal(format_duration(50 * NS_PER_US, buf, sizeof buf), "50us");
+    assert_string_equal(format_duration(100, buf, sizeof buf), "100ns");
+}
+
+/* ---- stats ---- */
+
+static void test_summarize(void **state)
+{
+    (void)state;
+    double v[] = { 4, 1, 3, 2 };
+    struct summary s = summarize(v, ARRAY_LEN(v));
+    assert_int_equal(s.n, 4);
+    assert_true(s.min == 1 && s.max == 4);
+    assert_true(s.median == 2.5); /* between the two middle values */
+    assert_true(v[0] == 1 && v[3] == 4); /* sorted in place */
+    assert_true(percentile(v, 4, 0) == 1 && percentile(v, 4, 100) == 4);
+    assert_true(percentile(v, 4, 10) > 1.29 && percentile(v, 4, 10) < 1.31); /* 1 + 0.3 */
+
+    double one[] = { 7 };
+    s = summarize(one, 1);
+    assert_true(s.min == 7 && s.median == 7 && s.p90 == 7 && s.max == 7);
+
+    double odd[] = { 9, 1, 5 };
+    assert_true(summarize(odd, 3).median == 5);
+}
+
+/* ---- time ---- */
+
+static void test_clock_and_sleep(void **state)
+{
+    (void)state;
+    int64_t a = now_ns();
+    sleep_ns(20 * NS_PER_MS);
+    int64_t slept = now_ns() - a;
+    assert_true(slept >= 20 * NS_PER_MS);
+    assert_true(slept < 500 * NS_PER_MS); /* generous: a loaded machine */
+    sleep_ns(0);
+    sleep_ns(-5); /* no sleep, no error */
+
+    struct timespec ts = ns_to_ts(-1);
+    assert_int_equal(ts.tv_sec, -1);
+    assert_int_equal(ts.tv_nsec, NS_PER_S - 1);
+    assert_int_equal(ts_to_ns(ns_to_ts(123456789012)), 123456789012);
+
+    int64_t before = now_ns();
+    int64_t d = ts_to_ns(deadline_after(CLOCK_MONOTONIC, 300 * NS_PER_MS));
+    assert_true(d >= before + 300 * NS_PER_MS);
+    assert_true(d < now_ns() + 300 * NS_PER_MS + 1);
+}
+
+/* ---- errors: each dies in a child; check the status and the one-line message ---- */
+
+static void die_enoent(void *arg) { (void)arg; errno = ENOENT; die("open %s", "x.txt"); }
+static void die_en_busy(void *arg) { (void)arg; die_en(EBUSY, "pthread_mutex_destroy"); }
+static void child_die(void *arg) { (void)arg; errno = EPIPE; die_child("write"); }
+static void fatal_plain(void *arg) { (void)arg; fatal("queue corrupted: %d", 3); }
+static void check_sys_close(void *arg) { (void)arg; CHECK_SYS(close(-1)); }
+static void check_pt_einval(void *arg) { (void)arg; CHECK_PT(EINVAL); }
+
+static void expect_death(void (*fn)(void *), const char *message)
+{
+    struct captured c;
+    capture(fn, NULL, SECONDS(5), &c);
+    assert_true(WIFEXITED(c.status));
+    assert_int_equal(WEXITSTATUS(c.status), 1);
+    assert_string_equal(c.err, message);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    expect_death(die_enoent, "test_common: open x.txt: No such file or directory\n");
+    expect_death(die_en_busy, "test_common: pthread_mutex_destroy: Device or resource busy\n");
+    expect_death(child_die, "test_common: write: Broken pipe\n");
+    expect_death(fatal_plain, "test_common: queue corrupted: 3\n");
+    expect_death(check_sys_close, "test_common: close(-1): Bad file descriptor\n");
+    expect_death(check_pt_einval, "test_common: EINVAL: Invalid argument\n");
+}
+
+/* die_child must not flush what the parent had buffered before the fork */
+static void buffered_then_child_dies(void *arg)
+{
+    (void)arg;
+    printf("parent line, still in the buffer");
+    pid_t pid = fork(); /* a raw fork: the buffer is copied into the child */
+    if (pid == -1)
+        die("fork");
+    if (pid == 0)
+        die_child("child failed");
+    int st;
+    child_wait(pid, -1, &st);
+    printf(" / child exit %d\n", exitcode_of(st));
+}
+
+#if defined(__SANITIZE_THREAD__)
+#define UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNDER_TSAN 1
+#endif
+#endif
+
+static void test_die_child_skips_stdio(void **state)
+{
+    (void)state;
+#ifdef UNDER_TSAN
+    skip(); /* ThreadSanitizer's _exit interceptor flushes stdio itself */
+#endif
+    struct captured c;
+    capture(buffered_then_child_dies, NULL, SECONDS(5), &c);
+    assert_string_equal(c.out, "parent line, still in the buffer / child exit 1\n");
+}
+
+/* ---- options ---- */
+
+static long o_repeat = 10;
+static int64_t o_pause = 500 * NS_PER_MS;
+static double o_scale = 1.0;
+static int o_mode = 0;
+static bool o_fixed = false;
+static const struct cli_opt opts[] = {
+    { "repeat", CLI_INT, &o_repeat, "runs per measurement", 1, 1000, "2", NULL },
+    { "pause", CLI_DURATION, &o_pause, "pause between steps", 0, 10 * NS_PER_S, "20ms", NULL },
+    { "scale", CLI_REAL, &o_scale, "sleep scale", 0.01, 1, NULL, NULL },
+    { "mode", CLI_CHOICE, &o_mode, "which GIL", 0, 0, NULL, "new|old" },
+    { "fixed", CLI_FLAG, &o_fixed, "run the fixed version", 0, 0, NULL, NULL },
+    { 0 },
+};
+
+/* argv (NULL-terminated) goes through cli_parse in a child, which prints the result */
+static void parse_and_print(void *arg)
+{
+    char **argv = arg;
+    int argc = 0;
+    while (argv[argc])
+        argc++;
+    struct cli cli = { .measures = true };
+    optind = 1;
+    cli_parse(argc, argv, "Tests the option parser.", opts, &cli);
+    char p[32];
+    printf("repeat=%ld pause=%s scale=%g mode=%d fixed=%d quick=%d data=%s\n", o_repeat,
+           format_duration(o_pause, p, sizeof p), o_scale, o_mode, o_fixed, cli.quick,
+           cli.data ? cli.data : "-");
+}
+
+static void parse(struct captured *c, ...)
+{
+    char *argv[16] = { "test_common" };
+    va_list ap;
+    va_start(ap, c);
+    for (int i = 1; i < 15 && (argv[i] = va_arg(ap, char *)); i++)
+        ;
+    va_end(ap);
+    capture(parse_and_print, argv, SECONDS(5), c);
+}
+
+static void expect_usage_error(struct captured *c, const char *first_line)
+{
+    assert_true(WIFEXITED(c->status));
+    assert_int_equal(WEXITSTATUS(c->status), 2);
+    assert_string_equal(c->out, "");
+    size_t n = strlen(first_line);
+    if (strncmp(c->err, first_line, n) != 0 || c->err[n] != '\n')
+        fail_msg("expected first line\n  %s\ngot\n%s", first_line, c->err);
+    assert_non_null(strstr(c->err, "\nusage: test_common [options]\n"));
+}
+
+static void test_cli_good(void **state)
+{
+    (void)state;
+    struct captured c;
+    parse(&c, NULL);
+    assert_string_equal(c.out, "repeat=10 pause=500ms scale=1 mode=0 fixed=0 quick=0 data=-\n");
+    parse(&c, "--repeat", "7", "--pause=1.5s", "--scale", "0.5", "--mode", "old", "--fixed",
+          "--data", "x.dat", NULL);
+    assert_string_equal(c.out, "repeat=7 pause=1.5s scale=0.5 mode=1 fixed=1 quick=0 data=x.dat\n");
+    /* --quick sets the quick values of the options not given */
+    parse(&c, "--quick", NULL);
+    assert_string_equal(c.out, "repeat=2 pause=20ms scale=1 mode=0 fixed=0 quick=1 data=-\n");
+    parse(&c, "--repeat", "5", "--quick", NULL);
+    assert_string_equal(c.out, "repeat=5 pause=20ms scale=1 mode=0 fixed=0 quick=1 data=-\n");
+    /* the range ends are accepted */
+    parse(&c, "--repeat", "1000", "--pause", "0ns", "--scale", "0.01", NULL);
+    assert_string_equal(c.out, "repeat=1000 pause=0ns scale=0.01 mode=0 fixed=0 quick=0 data=-\n");
+}
+
+static void test_cli_help(void **state)
+{
+    (void)state;
+    struct captured c;
+    parse(&c, "--help", NULL);
+    assert_true(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0);
+    assert_matches(c.out, "^usage: test_common \\[options\\]$");
+    assert_matches(c.out, "^Tests the option parser\\.$");
+    /* the shape tests/smoke.c reads back */
+    assert_matches(c.out, "^  --repeat N +runs per measurement; 1\\.\\.1000 \\(default 10, --quick 2\\)$");
+    assert_matches(c.out, "^  --pause TIME +pause between steps; 0ns\\.\\.10s \\(default 500ms, --quick 20ms\\)$");
+    assert_matches(c.out, "^  --scale X +sleep scale; 0\\.01\\.\\.1 \\(default 1\\)$");
+    assert_matches(c.out, "^  --mode new\\|old +which GIL \\(default new\\)$");
+    assert_matches(c.out, "^  --fixed +run the fixed version$");
+    assert_matches(c.out, "^  --data FILE ");
+    assert_string_equal(c.err, "");
+}
+
+static void test_cli_errors(void **state)
+{
+    (void)state;
+    struct captured c;
+    parse(&c, "--repeat", "abc", NULL);
+    expect_usage_error(&c, "test_common: --repeat: 'abc' is not a whole number (accepted: 1..1000)");
+    parse(&c, "--repeat", "0", NULL);
+    expect_usage_error(&c, "test_common: --repeat: 0 is out of range (accepted: 1..1000)");
+    parse(&c, "--repeat", "-3", NULL);
+    expect_usage_error(&c, "test_common: --repeat: -3 is out of range (accepted: 1..1000)");
+    parse(&c, "--repeat", "99999999999999999999999", NULL);
+    expect_usage_error(&c, "test_common: --repeat: 99999999999999999999999 is out of range (accepted: 1..1000)");
+    parse(&c, "--repeat=", NULL);
+    expect_usage_error(&c, "test_common: --repeat: '' is not a whole number (accepted: 1..1000)");
+    parse(&c, "--repeat", NULL);
+    expect_usage_error(&c, "test_common: --repeat needs a value (N: 1..1000)");
+    parse(&c, "--pause", "5", NULL);
+    expect_usage_error(&c, "test_common: --pause: '5' is not a duration such as 20ms or 1.5s (accepted: 0ns..10s)");
+    parse(&c, "--pause", "11s", NULL);
+    expect_usage_error(&c, "test_common: --pause: 11s is out of range (accepted: 0ns..10s)");
+    parse(&c, "--scale", "2", NULL);
+    expect_usage_error(&c, "test_common: --scale: 2 is out of range (accepted: 0.01..1)");
+    parse(&c, "--mode", "fast", NULL);
+    expect_usage_error(&c, "test_common: --mode: 'fast' is not one of new|old");
+    parse(&c, "--bogus", NULL);
+    expect_usage_error(&c, "test_common: unknown option '--bogus'");
+    parse(&c, "--fixed=yes", NULL);
+    expect_usage_error(&c, "test_common: --fixed=yes takes no value");
+    parse(&c, "extra", NULL);
+    expect_usage_error(&c, "test_common: unexpected argument 'extra' (this program takes options only)");
+}
+
+/* a program that does not measure has no --data */
+static void parse_no_data(void *arg)
+{
+    (void)arg;
+    char *argv[] = { "test_common", "--data", "x.dat", NULL };
+    struct cli cli = { .measures = false };
+    optind = 1;
+    cli_parse(3, argv, "No data.", NULL, &cli);
+}
+
+static void test_cli_no_data(void **state)
+{
+    (void)state;
+    struct captured c;
+    capture(parse_no_data, NULL, SECONDS(5), &c);
+    expect_usage_error(&c, "test_common: unknown option '--data'");
+}
+
+/* ---- data files: written through /proc/self/fd of a memory file, no temp files ---- */
+
+static void test_datafile(void **state)
+{
+    (void)state;
+    int fd = memfd_create("data", 0);
+    assert_true(fd >= 0);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    FILE *f = data_open(path, "demo: two blocks");
+    assert_non_null(f);
+    static const char *const cols1[] = { "n (count): threads", "t (us): median time", NULL };
+    data_block(f, "first", cols1);
+    data_row(f, "%d %.1f\n", 1, 2.5);
+    data_block(f, "second", cols1);
+    data_row(f, "%d %.1f\n", 2, 3.5);
+    data_close(f);
+
+    char text[2048];
+    ssize_t n = pread(fd, text, sizeof text - 1, 0);
+    assert_true(n > 0);
+    text[n] = '\0';
+    close(fd);
+    assert_matches(text, "^# demo: two blocks$");
+    assert_matches(text, "^# machine: .+, [0-9]+ cores, Linux [0-9.]+, (gcc|clang) [0-9.]+");
+    assert_matches(text, "^# date: 20[0-9-]+ [0-9:]+ UTC$");
+    assert_matches(text, "^# block 0: first\n# columns:\n#   1  n \\(count\\): threads\n#   2  t \\(us\\): median time\n1 2.5\n\n\n# block 1: second");
+    assert_matches(text, "\n2 3.5\n$");
+
+    /* NULL means no --data: every call is a no-op */
+    assert_null(data_open(NULL, "nothing"));
+    data_block(NULL, "x", cols1);
+    data_row(NULL, "%d\n", 1);
+    data_close(NULL);
+}
+
+static void open_bad_path(void *arg)
+{
+    (void)arg;
+    data_open("/nonexistent-dir/x.dat", "x");
+}
+
+static void test_datafile_error(void **state)
+{
+    (void)state;
+    expect_death(open_bad_path, "test_common: --data: cannot write /nonexistent-dir/x.dat: No such file or directory\n");
+}
+
+/* ---- trace ---- */
+
+static void trace_two_processes(void *arg)
+{
+    (void)arg;
+    trace_start();
+    trace_name("parent");
+    trace("hello %d", 1);
+    pid_t pid = fork_child();
+    if (pid == 0) {
+        trace_name("kid");
+        trace("from the child");
+        _exit(0);
+    }
+    child_wait(pid, -1, NULL);
+    trace("bye");
+}
+
+static void test_trace(void **state)
+{
+    (void)state;
+    struct captured c;
+    capture(trace_two_processes, NULL, SECONDS(5), &c);
+    assert_true(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0);
+    /* three lines, in order, each whole: time, pid, name, message */
+    assert_matches(c.out, "^  0\\.0[0-9]{2}s +[0-9]+ parent +hello 1\n"
+                          "  0\\.[0-9]{3}s +[0-9]+ kid +from the child\n"
+                          "  0\\.[0-9]{3}s +[0-9]+ parent +bye\n$");
+}
+
+/* ---- child processes ---- */
+
+static void test_child_wait_and_exitcode(void **state)
+{
+    (void)state;
+    pid_t pid = fork_child();
+    if (pid == 0) {
+        sleep_ns(5 * NS_PER_S);
+        _exit(0);
+    }
+    int st;
+    int64_t t = now_ns();
+    assert_int_equal(child_wait(pid, 100 * NS_PER_MS, &st), ETIMEDOUT);
+    t = now_ns() - t;
+    assert_true(t >= 100 * NS_PER_MS && t < 2 * NS_PER_S);
+    assert_int_equal(kill(pid, 0), 0); /* still there */
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    assert_int_equal(child_wait(pid, 2 * NS_PER_S, &st), 0);
+    assert_int_equal(exitcode_of(st), -SIGTERM);
+
+    pid = fork_child();
+    if (pid == 0)
+        _exit(3);
+    assert_int_equal(child_wait(pid, -1, &st), 0);
+    assert_int_equal(exitcode_of(st), 3);
+}
+
+/* A grandchild started with fork_child dies with its parent (PR_SET_PDEATHSIG). We
+ * become a subreaper so the orphan is re-parented to us and we can see how it ended. */
+static void test_fork_child_dies_with_parent(void **state)
+{
+    (void)state;
+    assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0UL, 0UL, 0UL), 0);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t middle = fork_child();
+    if (middle == 0) {
+        int ready[2];
+        if (pipe(ready) == -1)
+            die_child("pipe");
+        pid_t grandchild = fork_child();
+        if (grandchild == 0) { /* fork_child has returned: the death signal is armed */
+            if (write(ready[1], "r", 1) != 1)
+                die_child("write");
+            sleep_ns(10 * NS_PER_S);
+            _exit(0);
+        }
+        char r;
+        if (read(ready[0], &r, 1) != 1)
+            die_child("read");
+        if (write(fds[1], &grandchild, sizeof grandchild) != sizeof grandchild)
+            die_child("write");
+        _exit(0); /* without waiting: the grandchild should be killed now */
+    }
+    close(fds[1]);
+    pid_t grandchild;
+    assert_int_equal(read(fds[0], &grandchild, sizeof grandchild), sizeof grandchild);
+    close(fds[0]);
+    int st;
+    assert_int_equal(child_wait(middle, 2 * NS_PER_S, &st), 0);
+    assert_int_equal(child_wait(grandchild, 2 * NS_PER_S, &st), 0);
+    assert_int_equal(exitcode_of(st), -SIGKILL);
+    assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0UL, 0UL, 0UL, 0UL), 0);
+}
+
+static int g_note_fd = -1;
+static void note_cleanup(void)
+{
+    if (write(g_note_fd, "c", 1) != 1)
+        _exit(99);
+}
+
+static void terminate_with_cleanup(void *arg)
+{
+    int *fds = arg;
+    g_note_fd = fds[1];
+    on_termination(note_cleanup);
+    pid_t kid = fork_child(); /* inherits the handler, but must not run the cleanup */
+    if (kid == 0) {
+        raise(SIGTERM);
+        _exit(0);
+    }
+    int st;
+    child_wait(kid, -1, &st);
+    if (exitcode_of(st) != -SIGTERM)
+        _exit(98);
+    raise(SIGTERM);
+    _exit(0); /* not reached: the handler ends us by SIGTERM */
+}
+
+static void test_on_termination(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    struct captured c;
+    capture(terminate_with_cleanup, fds, SECONDS(5), &c);
+    close(fds[1]);
+    assert_true(WIFSIGNALED(c.status));
+    assert_int_equal(WTERMSIG(c.status), SIGTERM);
+    char buf[8];
+    ssize_t n = read(fds[0], buf, sizeof buf);
+    close(fds[0]);
+    assert_int_equal(n, 1); /* exactly one cleanup: the owner's, not the child's */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_long),
+        cmocka_unit_test(test_parse_duration),
+        cmocka_unit_test(test_parse_real_and_format),
+        cmocka_unit_test(test_summarize),
+        cmocka_unit_test(test_clock_and_sleep),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_die_child_skips_stdio),
+        cmocka_unit_test(test_cli_good),
+        cmocka_unit_test(test_cli_help),
+        cmocka_unit_test(test_cli_errors),
+        cmocka_unit_test(test_cli_no_data),
+        cmocka_unit_test(test_datafile),
+        cmocka_unit_test(test_datafile_error),
+        cmocka_unit_test(test_trace),
+        cmocka_unit_test(test_child_wait_and_exitcode),
+        cmocka_unit_test(test_fork_child_dies_with_parent),
+        cmocka_unit_test(test_on_termination),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

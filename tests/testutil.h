@@ -1,0 +1,25 @@
+/* testutil.h: helpers for the cmocka tests.
+ *
+ * cmocka's assertions must run in the test's own thread and process, so code that
+ * exits, dies or crashes is run in a child: capture() forks, runs fn(arg) there with
+ * stdout and stderr going to memory files, and gives back the exit status and the text.
+ */
+#ifndef WORKBOOK_TESTUTIL_H
+#define WORKBOOK_TESTUTIL_H
+
+#include <stdint.h>
+
+struct captured {
+    int status;      /* as from waitpid */
+    char out[16384]; /* stdout, NUL-terminated (truncated if longer) */
+    char err[16384]; /* stderr */
+};
+
+/* Runs fn(arg) in a child that has timeout_ns to end (else it is killed and the test
+ * fails). If fn returns, the child exits 0. */
+void capture(void (*fn)(void *), void *arg, int64_t timeout_ns, struct captured *c);
+
+/* Runs argv[0] with argv, like capture. */
+void capture_exec(char *const argv[], int64_t timeout_ns, struct captured *c);
+
+#endif

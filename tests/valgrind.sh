@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# tests/valgrind.sh: every run listed in the chapters' smoke.txt files that uses
+# --quick, under valgrind's memcheck: no errors, and no leaks (definite or indirect).
+# Only the program's own process is checked (--child-silent-after-fork): a forked
+# child that leaves with _exit still holds its copy of the parent's heap, which
+# memcheck would call a leak. valgrind writes its findings to fd 9, and any finding
+# fails the run; the program's own output is not looked at here (smoke.c does that).
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+passed=0 failed=0 seen=""
+for smoke in chapters/*${ONLY:-}*/smoke.txt; do
+    [ -f "$smoke" ] || continue
+    dir=$(dirname "$smoke")
+    # a run line starts at column 0; only quick runs, and the first of each program
+    while read -r prog args; do
+        case " $args " in *" --quick "*) ;; *) continue ;; esac
+        case " $seen " in *" $dir/$prog "*) continue ;; esac
+        seen="$seen $dir/$prog"
+        # shellcheck disable=SC2086
+        out=$(timeout -k 5 300 valgrind -q --log-fd=9 --leak-check=full \
+                 --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
+                 --child-silent-after-fork=yes "$dir/$prog" $args 9>&1 >/dev/null 2>&1); rc=$?
+        # findings are "==pid==" lines; "--pid--" lines are valgrind's own notes (such as
+        # "unhandled syscall 434": it does not know pidfd_open, and common/ falls back)
+        out=$(grep '^==' <<<"$out")
+        if [ -z "$out" ] && [ $rc -ne 124 ] && [ $rc -ne 137 ]; then
+            passed=$((passed + 1))
+        else
+            failed=$((failed + 1))
+            echo "valgrind: $dir/$prog $args failed (exit $rc):"
+            printf '%s\n' "$out" | tail -n 30
+        fi
+    done < <(grep -E '^[a-z_0-9]+' "$smoke")
+done
+echo "valgrind: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
