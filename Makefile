@@ -8,6 +8,8 @@ TOP      := $(CURDIR)
 include mk/variant.mk
 SUBMAKE  := $(MAKE) --no-print-directory
 HAVE_CMOCKA := $(shell pkg-config --exists cmocka 2>/dev/null && echo yes)
+# ONLY=02-queue (or any part of a chapter's name) limits test, plots and valgrind to it
+SELECTED := $(if $(ONLY),$(foreach c,$(CHAPTERS),$(if $(findstring $(ONLY),$(c)),$(c))),$(CHAPTERS))
 
 .PHONY: all common chapters $(CHAPTERS) tests test plots deps deps-test deps-plots \
         valgrind clean help FORCE
@@ -43,7 +45,7 @@ deps-plots:
 
 # deps first, in its own make: it may install cmocka, which this make checked for
 test: deps-test
-	@$(SUBMAKE) common chapters
+	@$(SUBMAKE) common $(SELECTED)
 	@$(SUBMAKE) -C tests
 	@ONLY="$(ONLY)" tests/run.sh "$(BUILD)" "$(SAN)"
 
@@ -51,12 +53,13 @@ plots: deps-plots
 ifneq ($(VARIANT),)
 	$(error plots measure the default build: run 'make plots' without CC or SAN)
 endif
-	@$(SUBMAKE) common chapters
+	@$(SUBMAKE) common $(SELECTED)
 	@$(SUBMAKE) -f mk/plots.mk
 
-valgrind: deps-test chapters
+valgrind: deps-test
 	@sh mk/deps.sh valgrind
-	@tests/valgrind.sh
+	@$(SUBMAKE) common $(SELECTED)
+	@ONLY="$(ONLY)" tests/valgrind.sh
 
 clean:
 	@for d in common $(CHAPTERS) tests; do $(SUBMAKE) -s -C $$d clean >/dev/null; done
@@ -66,7 +69,8 @@ help:
 	@echo "Targets:"
 	@echo "  make                 build common/, every chapter and the tests"
 	@echo "  make test            build and run every test (cmocka, smoke, leftovers)"
-	@echo "  make test ONLY=02-queue   only that chapter's smoke runs and tests (+ test_common)"
+	@echo "  make test ONLY=02-queue   only that chapter's smoke runs and tests (+ test_common);"
+	@echo "                       ONLY works for plots and valgrind too"
 	@echo "  make plots           run the measuring programs, draw plots/*.png"
 	@echo "  QUICK=1 make plots   a fast pass into plots/quick/ (the committed figures stay)"
 	@echo "  make valgrind        every program's quick run under valgrind"

@@ -12,6 +12,7 @@
 # figure: the figure's name (plots/<name>.gp draws plots/<name>.png), the experiment
 #   whose data it draws.
 #
+# ONLY=02-queue limits it to one chapter.
 # QUICK=1 runs every program with --quick and writes under plots/quick/ instead, so a
 # fast check of the pipeline never overwrites the committed figures.
 
@@ -46,7 +47,7 @@ $(OUTDIR)/$(1).png: plots/$(1).gp plots/style.gp $(DATA)/$(2).dat
 	@echo "      drew $$@"
 endef
 
-include $(sort $(wildcard chapters/*/plots.mk))
+include $(sort $(wildcard chapters/*$(ONLY)*/plots.mk))
 
 .PHONY: all
 all: $(FIGURES)
