@@ -20,13 +20,14 @@ if [ "$want" = test ] || [ "$want" = all ]; then
     if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists cmocka; then
         need libcmocka-dev
     fi
-    # clang's sanitizer runtimes are a separate Debian package
+    # a clang build needs clang, and its sanitizer runtimes are a separate package
     case $cc in
     *clang*)
-        if ! printf 'int main(void){return 0;}' |
+        if ! command -v "$cc" >/dev/null 2>&1; then
+            need clang; need libclang-rt-dev
+        elif ! printf 'int main(void){return 0;}' |
              "$cc" -fsanitize=address -x c - -o /dev/null >/dev/null 2>&1; then
-            v=$("$cc" -dumpversion 2>/dev/null | cut -d. -f1)
-            need "libclang-rt-${v:-14}-dev"
+            need libclang-rt-dev # the default clang's runtimes (Debian, Ubuntu)
         fi ;;
     esac
 fi
