@@ -7,6 +7,9 @@ CHAPTERS := $(patsubst %/Makefile,%,$(sort $(wildcard chapters/*/Makefile)))
 TOP      := $(CURDIR)
 include mk/variant.mk
 SUBMAKE  := $(MAKE) --no-print-directory
+# builds use every core (output kept whole per target); measurements never run in parallel
+NPROC    := $(shell nproc 2>/dev/null || echo 2)
+BUILDMAKE := $(SUBMAKE) -j$(NPROC) --output-sync=target
 HAVE_CMOCKA := $(shell pkg-config --exists cmocka 2>/dev/null && echo yes)
 # ONLY=02-queue (or any part of a chapter's name) limits test, plots and valgrind to it
 SELECTED := $(if $(ONLY),$(foreach c,$(CHAPTERS),$(if $(findstring $(ONLY),$(c)),$(c))),$(CHAPTERS))
@@ -15,26 +18,27 @@ SELECTED := $(if $(ONLY),$(foreach c,$(CHAPTERS),$(if $(findstring $(ONLY),$(c))
         valgrind clean help FORCE
 .DEFAULT_GOAL := all
 
-all: common chapters tests
+all:
+	+@$(BUILDMAKE) common chapters tests
 
 common:
-	@$(SUBMAKE) -C common
+	+@$(SUBMAKE) -C common
 
 chapters: $(CHAPTERS)
 $(CHAPTERS): common
-	@$(SUBMAKE) -C $@
+	+@$(SUBMAKE) -C $@
 
 # The test programs need cmocka; without it the rest still builds.
 tests: common
 ifeq ($(HAVE_CMOCKA),yes)
-	@$(SUBMAKE) -C tests
+	+@$(SUBMAKE) -C tests
 else
 	@echo "tests/ not built: cmocka is missing ('make deps' installs it, or 'make test' does)"
 endif
 
 # `make chapters/01-process/process_basics` from the top
 chapters/%: FORCE
-	@$(SUBMAKE) -C $(dir $@) $(notdir $@)
+	+@$(SUBMAKE) -C $(dir $@) $(notdir $@)
 
 deps:
 	@sh mk/deps.sh all "$(CC)"
@@ -45,20 +49,20 @@ deps-plots:
 
 # deps first, in its own make: it may install cmocka, which this make checked for
 test: deps-test
-	@$(SUBMAKE) common $(SELECTED)
-	@$(SUBMAKE) -C tests
+	+@$(BUILDMAKE) common $(SELECTED)
+	+@$(BUILDMAKE) -C tests
 	@ONLY="$(ONLY)" tests/run.sh "$(BUILD)" "$(SAN)"
 
 plots: deps-plots
 ifneq ($(VARIANT),)
 	$(error plots measure the default build: run 'make plots' without CC or SAN)
 endif
-	@$(SUBMAKE) common $(SELECTED)
-	@$(SUBMAKE) -f mk/plots.mk
+	+@$(BUILDMAKE) common $(SELECTED)
+	+@$(SUBMAKE) -j1 -f mk/plots.mk
 
 valgrind: deps-test
 	@sh mk/deps.sh valgrind
-	@$(SUBMAKE) common $(SELECTED)
+	+@$(BUILDMAKE) common $(SELECTED)
 	@ONLY="$(ONLY)" tests/valgrind.sh
 
 clean:
