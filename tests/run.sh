@@ -23,7 +23,7 @@ export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=0:second_deadlock_stack=1}
 export WB_MARK=${WB_MARK:-test-$$-$RANDOM}
 
 passed=0 failed=0 skipped=0
-snap="$build/tests/.leftovers-before"
+snap="$build/tests/.leftovers-before-$$"
 tests/leftovers.sh snap "$snap"
 
 # add one cmocka binary's counts; print its failures
