@@ -69,7 +69,7 @@ $(OUT)/%.o: %.c $(OUT)/.flags
 
 $(BINS): $(OUT)/%: $(OUT)/%.o $(MODULE_OBJS) $(LIBCOMMON)
 	$(say) LINK $(REL)/$*
-	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LDLIBS)
 
 ifdef LIBRARY
 $(OUT)/$(LIBRARY): $(patsubst %.c,$(OUT)/%.o,$(LIB_SRCS))
