@@ -1,0 +1,5 @@
+# chapter 04's experiments and figures (see mk/plots.mk)
+$(eval $(call experiment,04-thread,race_rate,the share of updates an unlocked counter loses))
+$(eval $(call figure,race_rate,race_rate))
+$(eval $(call experiment,04-thread,lock_cost,time per addition to an exact counter four ways))
+$(eval $(call figure,lock_cost,lock_cost))

@@ -1,0 +1,496 @@
+/* coro.c: stackful coroutines: a stack each, and a switch between stacks.
+ *
+ * A coroutine is three things: a stack (mmap'd, with a guard page below it), a saved
+ * stack pointer, and a little bookkeeping (parent, the value in flight, finished or
+ * not). Switching is done either by the hand-written x86-64 routine below or, as the
+ * portable fallback, by swapcontext(3). Which one is fixed when this file is compiled:
+ * define CORO_UCONTEXT for the fallback (coro_ucontext.c does; `make CORO=ucontext`
+ * builds the chapter with it); other CPUs get it anyway.
+ *
+ * ---- The stack ------------------------------------------------------------------
+ * A stack is an anonymous private mapping. Only the pages a coroutine touches take
+ * memory (MAP_NORESERVE: no commit charge for the rest), so a 64 KiB stack usually
+ * costs one 4 KiB page of RAM. Below it sits one page with no access at all (the
+ * guard page): a coroutine that runs off the bottom of its stack faults there with
+ * SIGSEGV instead of silently writing over whatever memory lies below. The price of
+ * the guard is not memory but a second kernel memory area (VMA): a guarded stack is
+ * two VMAs, and Linux allows vm.max_map_count (65530 by default) per process. So
+ * 100,000 guarded stacks cannot exist at once; CORO_NO_GUARD stacks can (adjacent
+ * mappings with equal permissions merge into one VMA). Threads pay the same: glibc
+ * puts a guard page under every thread stack.
+ *
+ * ---- The switch, x86-64 ---------------------------------------------------------
+ * wb_coro_swap(&from->sp, to->sp, value) is called like any C function. That is the
+ * whole trick: the System V ABI already says which registers a called function may
+ * destroy (the caller saved what it needed: rax, rcx, rdx, rsi, rdi, r8-r11, all of
+ * xmm0-15, the x87 register stack, the status flags). So the switch saves only what
+ * a callee must give back unchanged:
+ *
+ *   rbx, rbp, r12, r13, r14, r15   the callee-saved general registers: pushed on the
+ *                                  current stack, popped from the other one;
+ *   rsp                            the stack pointer: stored in from->sp, loaded from
+ *                                  to->sp. This one move *is* the switch;
+ *   rip                            not touched directly: `ret` pops the return address
+ *                                  that the other side's call to wb_coro_swap pushed;
+ *   rax                            not saved but set: it carries `value` across, so
+ *                                  the other side's wb_coro_swap call returns it;
+ *   fs base (TLS)                  not switched: all coroutines of a thread share its
+ *                                  thread-local storage, errno included. A coroutine
+ *                                  must read errno before it next switches.
+ *
+ * Stack of a suspended coroutine, from its saved sp upwards:
+ *
+ *   sp + 0    r15
+ *   sp + 8    r14
+ *   sp + 16   r13
+ *   sp + 24   r12
+ *   sp + 32   rbx
+ *   sp + 40   rbp
+ *   sp + 48   return address: where its call to wb_coro_swap returns to
+ *
+ * A new coroutine's stack is built by hand in that same shape (init_frame), so the
+ * first switch to it "returns" into wb_coro_start with r12 = the coroutine and r13 =
+ * the C function to call; rbp = 0 ends the chain of frame pointers there, and the
+ * stack is aligned so that the callee sees rsp + 8 on a 16-byte boundary, as the ABI
+ * promises every function.
+ *
+ * The FPU and SSE control words (MXCSR's control bits: SSE rounding and exception
+ * masks; the x87 control word: precision and rounding) are callee-saved by the ABI
+ * too: a coroutine that calls fesetround() should not change the rounding of the one
+ * it switches to. Saving and loading them (stmxcsr, fnstcw, ldmxcsr, fldcw) costs
+ * about 4.5 ns here, half again as much as the rest of the switch, for something
+ * almost no code ever changes; the two stores are the slow part. So, like libaco
+ * (its ACO_CONFIG_SHARE_FPU_MXCSR_ENV) and Go, coroutines share the thread's modes
+ * by default, as they share its signal mask; a coroutine created with CORO_OWN_FPU
+ * keeps modes of its own, saved and loaded in C around the swap only when one side
+ * of the switch asked for it (switch_cost.c measures both). swapcontext always saves
+ * them (and the whole x87/SSE environment).
+ *
+ * What the switch does not save, and why that is fine or not:
+ *   - the signal mask. It belongs to the thread, and all coroutines of a thread share
+ *     it. swapcontext saves and restores it, which costs a rt_sigprocmask system call
+ *     on every switch: that is most of why it is 20 to 50 times slower (switch_cost.c
+ *     measures it). Block a signal in one coroutine and it is blocked in all.
+ *   - signal handlers run on whatever stack is current, so a handler may run on a
+ *     coroutine's small stack: give handlers an alternate stack (sigaltstack) if they
+ *     need room, and note that a stack overflow's SIGSEGV needs one to be handled at
+ *     all (tests/test_coro.c does that).
+ *   - a CPU shadow stack (Intel CET) would reject the `ret` to another stack's return
+ *     address; glibc on this machine does not enable it, and the fallback is for that.
+ *
+ * ---- Telling the sanitizers -----------------------------------------------------
+ * AddressSanitizer keeps a shadow of every stack and TSan a shadow call stack per
+ * thread; a switch they are not told about looks to them like a wild jump. So under
+ * ASan every switch is wrapped in __sanitizer_start_switch_fiber (before: here is the
+ * next stack) and __sanitizer_finish_switch_fiber (after: we arrived; it tells us the
+ * stack we came from, which is how we learn where the main stack is). A coroutine
+ * leaving for good passes NULL so its fake stack is freed. Under TSan each coroutine
+ * gets a fiber (__tsan_create_fiber), and __tsan_switch_to_fiber comes right before
+ * the switch. valgrind learns of each stack through VALGRIND_STACK_REGISTER, when its
+ * header is installed (it is optional: the build needs only libc).
+ */
+#include "coro.h"
+#include "common.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#if !defined(CORO_UCONTEXT) && !defined(__x86_64__)
+#define CORO_UCONTEXT 1 /* no hand-written switch for this CPU: use the fallback */
+#endif
+#ifdef CORO_UCONTEXT
+#include <ucontext.h>
+#endif
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define CORO_VALGRIND 1
+#endif
+#endif
+
+#ifdef CORO_ASAN
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+#ifdef CORO_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
+
+/* The FPU modes of a CORO_OWN_FPU coroutine, or the thread's shared ones. */
+struct fpu_modes {
+    uint32_t mxcsr;
+    uint16_t x87cw;
+};
+
+struct coro {
+#ifdef CORO_UCONTEXT
+    ucontext_t uc;             /* registers, signal mask and FPU state while suspended */
+#else
+    void *sp;                  /* the stack pointer while suspended (layout above) */
+#endif
+    struct coro *parent;       /* where the value goes when fn returns */
+    coro_fn fn;
+#ifdef CORO_UCONTEXT
+    void *transfer;            /* the value handed over (the fast switch uses rax) */
+#endif
+    void *user;
+    struct coro_stack stack;   /* all zero for a main coroutine */
+    bool is_main, started, done;
+    bool own_fpu;              /* CORO_OWN_FPU: it keeps FPU modes of its own */
+#ifndef CORO_UCONTEXT
+    struct fpu_modes fpu;      /* ... here, while it is suspended */
+#endif
+#ifdef CORO_ASAN
+    void *asan_fake;           /* its fake stack while it is suspended */
+    const void *asan_bottom;   /* its stack, as ASan needs it for the switch to it */
+    size_t asan_size;
+#endif
+#ifdef CORO_TSAN
+    void *tsan_fiber;
+#endif
+};
+
+/* Each thread has its own main coroutine (its original stack) and current one. */
+static _Thread_local struct coro t_main;
+static _Thread_local struct coro *t_current;
+#ifdef CORO_ASAN
+static _Thread_local struct coro *t_prev; /* the coroutine that switched to us */
+#endif
+
+static struct coro *current(void)
+{
+    if (!t_current) {
+        t_main.is_main = t_main.started = true;
+#ifdef CORO_TSAN
+        t_main.tsan_fiber = __tsan_get_current_fiber();
+#endif
+        t_current = &t_main;
+    }
+    return t_current;
+}
+
+/* ---- the switch ---- */
+
+#ifndef CORO_UCONTEXT
+void *wb_coro_swap(void **save_sp, void *load_sp, void *value);
+void wb_coro_start(void);
+
+__asm__(
+    ".text\n"
+    ".globl wb_coro_swap\n"
+    ".hidden wb_coro_swap\n"
+    ".type wb_coro_swap, @function\n"
+    ".p2align 4\n"
+    "wb_coro_swap:\n"              /* rdi = &from->sp, rsi = to->sp, rdx = value */
+    "    pushq %rbp\n"             /* the callee-saved registers, onto from's stack */
+    "    pushq %rbx\n"
+    "    pushq %r12\n"
+    "    pushq %r13\n"
+    "    pushq %r14\n"
+    "    pushq %r15\n"
+    "    movq %rsp, (%rdi)\n"      /* from->sp = rsp: from is now suspended */
+    "    movq %rsi, %rsp\n"        /* rsp = to->sp: we are on to's stack */
+    "    movq %rdx, %rax\n"        /* the value: what to's call returns */
+    "    popq %r15\n"              /* to's registers, in the reverse order */
+    "    popq %r14\n"
+    "    popq %r13\n"
+    "    popq %r12\n"
+    "    popq %rbx\n"
+    "    popq %rbp\n"
+    "    ret\n"                    /* to where to called wb_coro_swap (or wb_coro_start) */
+    ".size wb_coro_swap, .-wb_coro_swap\n"
+    "\n"
+    ".globl wb_coro_start\n"
+    ".hidden wb_coro_start\n"
+    ".type wb_coro_start, @function\n"
+    ".p2align 4\n"
+    "wb_coro_start:\n"             /* first code on a new stack; rsp is 16-aligned */
+    "    .cfi_startproc\n"
+    "    .cfi_undefined rip\n"     /* debuggers: the call chain starts here */
+    "    movq %r12, %rdi\n"        /* the coroutine, put in r12 by init_frame */
+    "    movq %rax, %rsi\n"        /* the value of the first switch */
+    "    call *%r13\n"             /* coro_entry(c, value); it never returns */
+    "    ud2\n"
+    "    .cfi_endproc\n"
+    ".size wb_coro_start, .-wb_coro_start\n");
+
+/* The first frame of a new coroutine, shaped like a suspended one (see the top). */
+static void init_frame(struct coro *c, void (*entry)(struct coro *, void *))
+{
+    uintptr_t *top = (uintptr_t *)((uintptr_t)c->stack.hi & ~(uintptr_t)15);
+    top[-1] = (uintptr_t)wb_coro_start; /* popped by ret: then rsp = top, 16-aligned */
+    top[-2] = 0;                        /* rbp */
+    top[-3] = 0;                        /* rbx */
+    top[-4] = (uintptr_t)c;             /* r12 */
+    top[-5] = (uintptr_t)entry;         /* r13 */
+    top[-6] = 0;                        /* r14 */
+    top[-7] = 0;                        /* r15 */
+    c->sp = &top[-7];
+}
+
+static _Thread_local struct fpu_modes t_shared_fpu;
+
+static inline void save_fpu(struct fpu_modes *m)
+{
+    __asm__ volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(m->mxcsr), "=m"(m->x87cw));
+}
+
+static inline void load_fpu(const struct fpu_modes *m)
+{
+    __asm__ volatile("ldmxcsr %0\n\tfldcw %1" : : "m"(m->mxcsr), "m"(m->x87cw));
+}
+#endif
+
+/* Tell the sanitizers a switch is about to happen (from -> to) or has happened. */
+static inline void before_switch(struct coro *from, struct coro *to)
+{
+#ifdef CORO_ASAN
+    t_prev = from;
+    /* NULL: `from` is leaving for good, so ASan may free its fake stack */
+    __sanitizer_start_switch_fiber(from->done ? NULL : &from->asan_fake, to->asan_bottom, to->asan_size);
+#endif
+#ifdef CORO_TSAN
+    __tsan_switch_to_fiber(to->tsan_fiber, 0);
+#endif
+    (void)from;
+    (void)to;
+}
+
+static inline void after_switch(struct coro *self)
+{
+#ifdef CORO_ASAN
+    const void *bottom;
+    size_t size;
+    __sanitizer_finish_switch_fiber(self->asan_fake, &bottom, &size);
+    if (t_prev->is_main) { /* the one place to learn where a thread's own stack is */
+        t_prev->asan_bottom = bottom;
+        t_prev->asan_size = size;
+    }
+#endif
+    (void)self;
+}
+
+/* Leave `from` (the running coroutine) for `to`, handing it `value`; returns the
+ * value of the switch that comes back here. Without a sanitizer after_switch is
+ * empty, so the compiler makes the call to wb_coro_swap a jump (a tail call): its
+ * `ret` then goes straight back to whoever called coro_switch on the other side. One
+ * return fewer per switch, and that return would be mispredicted (the CPU's
+ * return-address stack expects the return to the caller on *this* stack). */
+static inline void *transfer(struct coro *from, struct coro *to, void *value)
+{
+    t_current = to;
+    before_switch(from, to);
+#ifdef CORO_UCONTEXT
+    to->transfer = value;
+    if (swapcontext(&from->uc, &to->uc) == -1)
+        die("swapcontext");
+    value = from->transfer;
+#else
+    if (__builtin_expect(from->own_fpu | to->own_fpu, 0)) {
+        save_fpu(from->own_fpu ? &from->fpu : &t_shared_fpu);
+        load_fpu(to->own_fpu ? &to->fpu : &t_shared_fpu);
+    }
+    value = wb_coro_swap(&from->sp, to->sp, value);
+#endif
+    after_switch(from);
+    return value;
+}
+
+/* The first C code a coroutine runs, on its own stack. */
+static void coro_entry(struct coro *self, void *value)
+{
+    after_switch(self);
+    self->started = true;
+    void *ret = self->fn(value);
+    self->done = true;
+    struct coro *p = self->parent;
+    while (p->done) /* a finished parent cannot take it: its nearest live ancestor does */
+        p = p->parent;
+    transfer(self, p, ret);
+    fatal("coro: a finished coroutine was resumed");
+}
+
+#ifdef CORO_UCONTEXT
+/* makecontext passes only int arguments, so a pointer would have to be split in two
+ * (cloudwu/coroutine does that); we need none: t_current is already the new one. */
+static void uc_start(void)
+{
+    coro_entry(t_current, t_current->transfer);
+}
+
+/* getcontext returns twice (like setjmp), so it gets a function of its own, where
+ * no variable lives across it for the compiler to worry about. */
+__attribute__((noinline)) static void get_context(ucontext_t *uc)
+{
+    if (getcontext(uc) == -1)
+        die("getcontext");
+}
+#endif
+
+/* ---- the API ---- */
+
+int coro_stack_alloc(struct coro_stack *s, size_t size, unsigned flags)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size = (size + page - 1) / page * page;
+    if (size < 2 * page)
+        size = 2 * page;
+    size_t guard = (flags & CORO_NO_GUARD) ? 0 : page;
+    char *map = mmap(NULL, size + guard, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (map == MAP_FAILED)
+        return -1;
+    if (guard && mprotect(map, guard, PROT_NONE) == -1) {
+        int e = errno;
+        CHECK_SYS(munmap(map, size + guard));
+        errno = e;
+        return -1;
+    }
+    *s = (struct coro_stack){ .map = map, .map_len = size + guard, .lo = map + guard,
+                              .hi = map + guard + size };
+#ifdef CORO_VALGRIND
+    s->vg_id = VALGRIND_STACK_REGISTER(s->lo, s->hi);
+#endif
+    return 0;
+}
+
+void coro_stack_free(struct coro_stack *s)
+{
+    if (!s->map)
+        return;
+#ifdef CORO_VALGRIND
+    VALGRIND_STACK_DEREGISTER(s->vg_id);
+#endif
+#ifdef CORO_ASAN
+    /* a suspended coroutine's frames leave poisoned redzones in the shadow memory;
+     * clear them, or the next mapping at this address would inherit them */
+    ASAN_UNPOISON_MEMORY_REGION(s->lo, (size_t)(s->hi - s->lo));
+#endif
+    CHECK_SYS(munmap(s->map, s->map_len));
+    memset(s, 0, sizeof *s);
+}
+
+struct coro *coro_create(coro_fn fn, size_t stack_size, unsigned flags)
+{
+    struct coro *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    if (coro_stack_alloc(&c->stack, stack_size ? stack_size : CORO_DEFAULT_STACK, flags) == -1) {
+        int e = errno;
+        free(c);
+        errno = e;
+        return NULL;
+    }
+    c->fn = fn;
+    c->parent = current();
+#ifdef CORO_UCONTEXT
+    get_context(&c->uc);
+    c->uc.uc_stack.ss_sp = c->stack.lo;
+    c->uc.uc_stack.ss_size = (size_t)(c->stack.hi - c->stack.lo);
+    c->uc.uc_link = NULL; /* coro_entry never returns, so no successor is needed */
+    makecontext(&c->uc, uc_start, 0);
+#else
+    init_frame(c, coro_entry);
+    if (flags & CORO_OWN_FPU)
+        save_fpu(&c->fpu); /* it starts with its creator's modes */
+#endif
+    c->own_fpu = (flags & CORO_OWN_FPU) != 0;
+#ifdef CORO_ASAN
+    c->asan_bottom = c->stack.lo;
+    c->asan_size = (size_t)(c->stack.hi - c->stack.lo);
+#endif
+#ifdef CORO_TSAN
+    c->tsan_fiber = __tsan_create_fiber(0);
+#endif
+    return c;
+}
+
+void *coro_switch(struct coro *to, void *value)
+{
+    struct coro *from = current();
+    if (to == from)
+        return value;
+    if (to->done)
+        fatal("coro_switch: that coroutine has finished");
+    return transfer(from, to, value);
+}
+
+struct coro *coro_current(void)
+{
+    return current();
+}
+
+struct coro *coro_main(void)
+{
+    current();
+    return &t_main;
+}
+
+struct coro *coro_parent(const struct coro *c)
+{
+    return c->is_main ? NULL : c->parent;
+}
+
+void coro_set_parent(struct coro *c, struct coro *parent)
+{
+    if (c->is_main)
+        fatal("coro_set_parent: a main coroutine has no parent");
+    for (struct coro *p = parent; p && !p->is_main; p = p->parent)
+        if (p == c)
+            fatal("coro_set_parent: that would make a cycle");
+    c->parent = parent;
+}
+
+bool coro_done(const struct coro *c)
+{
+    return c->done;
+}
+
+bool coro_started(const struct coro *c)
+{
+    return c->started;
+}
+
+void coro_set_user(struct coro *c, void *user)
+{
+    c->user = user;
+}
+
+void *coro_user(const struct coro *c)
+{
+    return c->user;
+}
+
+void coro_free(struct coro *c)
+{
+    if (!c)
+        return;
+    if (c->is_main || c == t_current)
+        fatal("coro_free: not the running coroutine, nor a main one");
+#ifdef CORO_TSAN
+    __tsan_destroy_fiber(c->tsan_fiber);
+#endif
+    coro_stack_free(&c->stack);
+    free(c);
+}
+
+void coro_stack_bounds(const struct coro *c, void **lo, void **hi, void **guard)
+{
+    *lo = c->stack.lo;
+    *hi = c->stack.hi;
+    *guard = c->stack.lo != c->stack.map ? c->stack.map : NULL;
+}
+
+const char *coro_backend(void)
+{
+#ifdef CORO_UCONTEXT
+    return "ucontext";
+#else
+    return "x86-64 assembly";
+#endif
+}

@@ -1,0 +1,116 @@
+/* coro.h: stackful coroutines, greenlet style.
+ *
+ * A coroutine here is a function with a stack of its own. Switching to it saves where
+ * the current one stands (its registers, on its own stack) and resumes the other where
+ * it stood. Nothing is copied and the kernel is not asked: it is a function call that
+ * returns on another stack. Python's greenlet is the same idea, with the interpreter's
+ * frames on top.
+ *
+ *   Python (greenlet)                     C
+ *   g = greenlet(run)                     struct coro *g = coro_create(run, 0, 0);
+ *   g.switch(x)  (first: run(x))          void *y = coro_switch(g, x);
+ *   greenlet.getcurrent()                 coro_current()
+ *   g.parent, g.dead                      coro_parent(g), coro_done(g)
+ *   run returns v: the parent gets v      run returns v: the parent's coro_switch returns v
+ *
+ * Rules: a coroutine belongs to the thread that created it (each thread has its own
+ * main coroutine, its original stack); coro_free() a coroutine only when it is not
+ * running and after the coroutines whose parent it is. When a coroutine's function
+ * returns, the value goes to its parent (or, if the parent has finished, to the
+ * nearest ancestor that has not), as greenlet does.
+ *
+ * Two ways to switch, chosen when coro.c is compiled (see the comments there):
+ *   "x86-64 assembly"  16 hand-written instructions (the default on x86-64);
+ *   "ucontext"         getcontext/makecontext/swapcontext from libc, the portable
+ *                      fallback: define CORO_UCONTEXT (coro_ucontext.c does), or build
+ *                      on a CPU other than x86-64.
+ * Both pass the same tests (tests/test_coro.c and tests/test_coro_uc.c).
+ */
+#ifndef WORKBOOK_CORO_H
+#define WORKBOOK_CORO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Which sanitizer this file is compiled under: gcc says so with __SANITIZE_*__,
+ * clang with __has_feature. A coroutine switch must be announced to both (coro.c). */
+#if defined(__SANITIZE_ADDRESS__)
+#define CORO_ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define CORO_TSAN 1
+#endif
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) && !defined(CORO_ASAN)
+#define CORO_ASAN 1
+#endif
+#if __has_feature(thread_sanitizer) && !defined(CORO_TSAN)
+#define CORO_TSAN 1
+#endif
+#endif
+
+/* The body of a coroutine: it receives the value of the first switch to it, and what
+ * it returns goes to its parent. */
+typedef void *(*coro_fn)(void *arg);
+
+enum {
+    CORO_DEFAULT_STACK = 64 * 1024, /* bytes of stack when 0 is asked for */
+    CORO_NO_GUARD = 1,              /* flag: no guard page under the stack (see coro.c) */
+    CORO_OWN_FPU = 2,               /* flag: FPU modes (rounding...) of its own (coro.c) */
+};
+
+struct coro;
+
+/* A new coroutine that will run fn on a stack of stack_size bytes (0: the default,
+ * rounded up to whole pages), with a guard page below it unless flags has
+ * CORO_NO_GUARD. Its parent is the coroutine that creates it. It does not run until
+ * the first coro_switch to it. Coroutines share the thread's FPU modes (rounding,
+ * precision, exception masks), as they share its signal mask, unless created with
+ * CORO_OWN_FPU. Returns NULL with errno set if memory ran out (ENOMEM, also when the
+ * kernel's limit on memory mappings is reached). */
+struct coro *coro_create(coro_fn fn, size_t stack_size, unsigned flags);
+
+/* Suspends the current coroutine and resumes `to`, handing it `value`: the first
+ * switch to a new coroutine passes value as fn's argument; later ones make to's own
+ * pending coro_switch return value. Returns when some coroutine switches back here,
+ * with the value it passed (or with fn's return value, when a child finishes).
+ * Switching to the current coroutine returns value at once; switching to a finished
+ * one is a bug and ends the program. */
+void *coro_switch(struct coro *to, void *value);
+
+struct coro *coro_current(void);  /* the running coroutine (the main one at first) */
+struct coro *coro_main(void);     /* this thread's main coroutine */
+struct coro *coro_parent(const struct coro *c);
+void coro_set_parent(struct coro *c, struct coro *parent);
+bool coro_done(const struct coro *c);     /* its function has returned */
+bool coro_started(const struct coro *c);  /* it has run at least once */
+
+/* A pointer of the caller's own, kept with the coroutine (the hub keeps its task). */
+void coro_set_user(struct coro *c, void *user);
+void *coro_user(const struct coro *c);
+
+/* Frees the stack and the coroutine. Not the running one nor a main one. A suspended
+ * coroutine is simply dropped: its function never resumes, nothing on its stack is
+ * cleaned up (greenlet would raise GreenletExit in it first). */
+void coro_free(struct coro *c);
+
+/* Where c's stack lies: usable [lo, hi), and the guard page [guard, guard + page)
+ * (guard is NULL without one). For the tests and for the curious. */
+void coro_stack_bounds(const struct coro *c, void **lo, void **hi, void **guard);
+
+/* "x86-64 assembly" or "ucontext": which switch this build uses. */
+const char *coro_backend(void);
+
+/* The stack allocator itself, for code that switches stacks by other means (the
+ * switch_cost benchmark's bare swap and raw ucontext): mmap'd, guard page below unless
+ * CORO_NO_GUARD, registered with valgrind. Returns 0, or -1 with errno. */
+struct coro_stack {
+    char *map;        /* the whole mapping, guard page included */
+    size_t map_len;
+    char *lo, *hi;    /* the usable stack */
+    unsigned vg_id;   /* valgrind's id for it (0 without valgrind) */
+};
+int coro_stack_alloc(struct coro_stack *s, size_t size, unsigned flags);
+void coro_stack_free(struct coro_stack *s);
+
+#endif

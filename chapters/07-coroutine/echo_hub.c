@@ -1,0 +1,284 @@
+/* echo_hub.c: an echo server on the hub, many connections at once on one thread.
+ *
+ * Mirrors: what gevent is for. The lesson's point that a coroutine "switches to
+ * another greenlet when it meets I/O, and comes back when the I/O is done": a
+ * server written as if each connection had its own blocking thread, running on a
+ * single thread.
+ *
+ *     # gevent                                   C, on the hub
+ *     def handle(conn):                          static void *handle(void *arg)
+ *         while data := conn.recv(4096):             while ((n = co_read(fd, buf, ..)) > 0)
+ *             conn.sendall(data)                         co_write(fd, buf, n);
+ *     while True:                                for (i = 0; i < clients; i++)
+ *         conn, _ = listener.accept()                fd = co_accept(lfd, ...);
+ *         gevent.spawn(handle, conn)                 hub_spawn(handle, ...);
+ *
+ * What it does: the server listens on 127.0.0.1 at a port the kernel picks (port 0),
+ * then forks a client process. The client, on a hub of its own, opens --clients
+ * connections at once, and on each sends --messages messages of random sizes (1 to
+ * --size bytes, a pattern that differs per connection and message), reads every
+ * reply back in full and compares it byte for byte. The server accepts exactly
+ * --clients connections, spawns a task per connection, and counts how many are open
+ * at the same moment: all of them, on one thread, each task blocked in its own
+ * co_read while the hub waits in epoll for whichever socket has data.
+ *
+ * Bounded: the client gives up after --timeout, the server waits at most a little
+ * longer, and either way the client process is reaped. Loopback only; nothing is
+ * left behind (the client dies with the server: see fork_child).
+ *
+ * Run:  ./echo_hub [--clients 500] [--messages 100] [--size 1000] [--timeout 20s]
+ * Look for: "peak N connections open at once" with N = --clients, and "0 wrong".
+ * See also: hub.c (co_read, co_accept...), gevent_demo.c.
+ */
+#include "common.h"
+#include "hub.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static long g_clients = 500, g_messages = 100, g_size = 1000;
+static int64_t g_timeout = 20 * NS_PER_S;
+
+/* ---- the server ---- */
+
+struct server {
+    int lfd;
+    long open, peak, accepted, failed;
+    uint64_t bytes, reads;
+};
+
+struct conn {
+    struct server *s;
+    int fd;
+};
+
+static void *handle(void *arg)
+{
+    struct conn *c = arg;
+    struct server *s = c->s;
+    char buf[4096];
+    ssize_t n;
+    if (++s->open > s->peak)
+        s->peak = s->open;
+    while ((n = co_read(c->fd, buf, sizeof buf)) > 0) {
+        s->bytes += (uint64_t)n;
+        s->reads++;
+        if (co_write(c->fd, buf, (size_t)n) != n)
+            break;
+    }
+    if (n < 0)
+        s->failed++;
+    s->open--;
+    CHECK_SYS(close(c->fd));
+    free(c);
+    return NULL;
+}
+
+static void *acceptor(void *arg)
+{
+    struct server *s = arg;
+    struct hub_task **t = calloc((size_t)g_clients, sizeof *t);
+    if (!t)
+        die("calloc");
+    for (long i = 0; i < g_clients; i++) {
+        struct conn *c = malloc(sizeof *c);
+        if (!c)
+            die("malloc");
+        c->s = s;
+        c->fd = co_accept(s->lfd, NULL, NULL);
+        if (c->fd == -1)
+            die("accept");
+        s->accepted++;
+        t[i] = hub_spawn(handle, c);
+        if (!t[i])
+            die("hub_spawn");
+        if (i == 0 || i + 1 == g_clients)
+            trace("server: accepted connection %ld of %ld", i + 1, g_clients);
+    }
+    int rc = hub_joinall(t, (size_t)g_clients, g_timeout);
+    if (rc != 0)
+        trace("server: connections still open after the timeout: %s", strerror(rc));
+    free(t);
+    return (void *)(intptr_t)rc;
+}
+
+/* ---- the client (in its own process, on its own hub) ---- */
+
+struct client {
+    int id;
+    struct sockaddr_in addr;
+    long replies, wrong;
+    int err;
+};
+
+static uint64_t mix(uint64_t x)
+{
+    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return x ^ (x >> 31);
+}
+
+static void *client(void *arg)
+{
+    struct client *cl = arg;
+    char *out = malloc((size_t)g_size), *in = malloc((size_t)g_size);
+    if (!out || !in)
+        die("malloc");
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd == -1)
+        die("socket");
+    if (co_connect(fd, (struct sockaddr *)&cl->addr, sizeof cl->addr) == -1) {
+        cl->err = errno;
+        goto done;
+    }
+    for (long m = 0; m < g_messages; m++) {
+        uint64_t seed = mix((uint64_t)cl->id << 32 | (uint64_t)m);
+        size_t len = 1 + (size_t)(seed % (uint64_t)g_size);
+        for (size_t i = 0; i < len; i++)
+            out[i] = (char)mix(seed + i);
+        if (co_write(fd, out, len) != (ssize_t)len) {
+            cl->err = errno;
+            break;
+        }
+        size_t got = 0;
+        while (got < len) {
+            ssize_t n = co_read(fd, in + got, len - got);
+            if (n <= 0) {
+                cl->err = n == 0 ? ECONNRESET : errno;
+                goto done;
+            }
+            got += (size_t)n;
+        }
+        cl->replies++;
+        cl->wrong += memcmp(in, out, len) != 0;
+    }
+done:
+    CHECK_SYS(close(fd));
+    free(out);
+    free(in);
+    return NULL;
+}
+
+static int run_clients(struct sockaddr_in addr)
+{
+    trace_name("echo_client");
+    struct client *cl = calloc((size_t)g_clients, sizeof *cl);
+    struct hub_task **t = calloc((size_t)g_clients, sizeof *t);
+    if (!cl || !t)
+        die("calloc");
+    int64_t t0 = now_ns();
+    for (long i = 0; i < g_clients; i++) {
+        cl[i] = (struct client){ .id = (int)i, .addr = addr };
+        t[i] = hub_spawn(client, &cl[i]);
+        if (!t[i])
+            die("hub_spawn");
+    }
+    trace("client: %ld connections, %ld messages each, up to %ld bytes", g_clients, g_messages, g_size);
+    int rc = hub_joinall(t, (size_t)g_clients, g_timeout);
+    double secs = (double)(now_ns() - t0) / 1e9;
+    long replies = 0, wrong = 0, failed = 0;
+    for (long i = 0; i < g_clients; i++) {
+        replies += cl[i].replies;
+        wrong += cl[i].wrong;
+        failed += cl[i].err != 0;
+    }
+    if (rc != 0)
+        trace("client: gave up after %.1f s: %s", secs, strerror(rc));
+    trace("client: %ld replies checked byte for byte, %ld wrong, %ld connections failed; "
+          "%.3f s, %.0f messages/s",
+          replies, wrong, failed, secs, (double)replies / secs);
+    hub_close(); /* drops any task still stuck (only after a timeout) */
+    free(cl);
+    free(t);
+    return rc == 0 && wrong == 0 && failed == 0 && replies == g_clients * g_messages ? 0 : 1;
+}
+
+/* ---- both ---- */
+
+/* each side holds one socket per client: make sure the limit allows it */
+static void enough_descriptors(long need)
+{
+    struct rlimit rl;
+    CHECK_SYS(getrlimit(RLIMIT_NOFILE, &rl));
+    if ((rlim_t)need <= rl.rlim_cur)
+        return;
+    if ((rlim_t)need > rl.rlim_max)
+        fatal("%ld clients need %ld descriptors, but the hard limit is %lu (ulimit -Hn)", g_clients,
+              need, (unsigned long)rl.rlim_max);
+    rl.rlim_cur = (rlim_t)need;
+    CHECK_SYS(setrlimit(RLIMIT_NOFILE, &rl));
+}
+
+int main(int argc, char **argv)
+{
+    const struct cli_opt opts[] = {
+        { "clients", CLI_INT, &g_clients, "connections open at once", 1, 20000, "20", NULL },
+        { "messages", CLI_INT, &g_messages, "messages per connection", 1, 1000000, "10", NULL },
+        { "size", CLI_INT, &g_size, "largest message (bytes)", 1, 1 << 20, "200", NULL },
+        { "timeout", CLI_DURATION, &g_timeout, "the client gives up after this long",
+          100 * NS_PER_MS, 600 * NS_PER_S, NULL, NULL },
+        { 0 },
+    };
+    struct cli cli = { 0 };
+    cli_parse(argc, argv,
+              "An echo server on the hub, serving many loopback connections at once on one\n"
+              "thread, and a client process that checks every reply.", opts, &cli);
+
+    enough_descriptors(g_clients + 64);
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) /* a peer gone: let write say EPIPE */
+        die("signal(SIGPIPE)");
+    trace_start();
+
+    struct server s = { 0 };
+    s.lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s.lfd == -1)
+        die("socket");
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t alen = sizeof addr;
+    CHECK_SYS(bind(s.lfd, (struct sockaddr *)&addr, sizeof addr)); /* port 0: any free one */
+    CHECK_SYS(getsockname(s.lfd, (struct sockaddr *)&addr, &alen));
+    CHECK_SYS(listen(s.lfd, SOMAXCONN));
+    trace("server: listening on 127.0.0.1:%d (one thread, one hub)", ntohs(addr.sin_port));
+
+    /* fork before either side makes its hub: each process gets its own */
+    pid_t pid = fork_child();
+    if (pid == 0) {
+        CHECK_SYS(close(s.lfd));
+        int code = run_clients(addr);
+        fflush(stdout);
+        _exit(code);
+    }
+
+    int64_t t0 = now_ns();
+    struct hub_task *acc = hub_spawn(acceptor, &s);
+    if (!acc)
+        die("hub_spawn");
+    void *res = NULL;
+    int rc = hub_join(acc, g_timeout + 5 * NS_PER_S, &res);
+    double secs = (double)(now_ns() - t0) / 1e9;
+    if (rc == 0 && res == NULL)
+        trace("server: all %ld connections served and closed; peak %ld connections open at once; "
+              "%lu reads, %lu bytes echoed in %.3f s", s.accepted, s.peak, (unsigned long)s.reads,
+              (unsigned long)s.bytes, secs);
+    else
+        trace("server: gave up after %.1f s with %ld of %ld connections accepted", secs, s.accepted, g_clients);
+    hub_close();
+    CHECK_SYS(close(s.lfd));
+
+    int status;
+    if (child_wait(pid, 5 * NS_PER_S, &status) != 0) {
+        trace("server: the client did not end: killing it");
+        CHECK_SYS(kill(pid, SIGKILL));
+        child_wait(pid, -1, &status);
+    }
+    int code = exitcode_of(status);
+    trace("server: the client exited with %d%s", code, code == 0 ? " (every reply was right)" : "");
+    return code == 0 && rc == 0 && res == NULL && s.failed == 0 ? 0 : 1;
+}

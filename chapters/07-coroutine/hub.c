@@ -1,0 +1,565 @@
+/* hub.c: the event loop under the tasks (see hub.h for the API).
+ *
+ * The hub is a coroutine like the tasks, running hub_loop:
+ *
+ *   forever:
+ *     run every coroutine in the ready queue, one after the other: each runs until it
+ *       waits for something (then it has switched back here) or finishes;
+ *     if nothing is ready, sleep in epoll until the earliest timer is due or a
+ *       descriptor somebody waits on becomes ready;
+ *     put the coroutines whose timer fired or whose descriptor is ready in the queue.
+ *
+ * A waiting coroutine describes its wait in a `struct wait` on its own stack: which
+ * coroutine, why it was woken, and its place in the timer heap. The record lives as
+ * long as the wait, and everything the hub holds (the queue, the heap, the epoll
+ * registration) points to it, so nothing is allocated per wait. A wait can end two
+ * ways (a read with a timeout: data, or time up); the first event queues it, a second
+ * one finds it queued already, and the woken coroutine removes what is left of its
+ * wait (the timer, the epoll registration) before it does anything else.
+ *
+ * The timer heap is a binary min-heap on (deadline, sequence number): timers fire in
+ * deadline order, and timers with the same deadline in the order they were set.
+ *
+ * Deadlock: if nothing is ready, no timer is set and no descriptor is watched, no
+ * coroutine can ever be woken. The main coroutine (the only one that is not a task)
+ * is then woken with EDEADLK instead of the hub sleeping forever: gevent's LoopExit.
+ * With one joiner per task a cycle of joins cannot draw the main coroutine in (the
+ * join that would close the cycle gets EINVAL), so this is a safety net: the hub
+ * never sleeps with nothing that could wake it.
+ */
+#include "hub.h"
+#include "coro.h"
+#include "common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+enum wake { WAKE_NONE, WAKE_READY, WAKE_TIMER, WAKE_IO, WAKE_JOINED, WAKE_DEADLOCK };
+#define NOT_IN_HEAP SIZE_MAX
+
+struct wait {
+    struct coro *co;    /* who waits */
+    enum wake reason;   /* what woke it */
+    bool queued;        /* in the ready queue already */
+    int64_t deadline;   /* its timer, if it has one */
+    uint64_t seq;
+    size_t heap_at;     /* its index in the timer heap, or NOT_IN_HEAP */
+};
+
+struct hub_task {
+    struct coro *co;           /* NULL once finished: its stack is freed at once */
+    hub_fn fn;
+    void *arg, *result;
+    bool done, detached;
+    struct wait start;         /* its entry in the ready queue before it first runs */
+    struct wait *joiner;       /* the wait of whoever joins it */
+    struct hub_task *prev, *next;
+};
+
+struct hub {
+    struct coro *loop;         /* the hub's own coroutine */
+    int epfd;
+    bool no_pwait2;            /* the kernel (or valgrind) lacks epoll_pwait2 */
+    struct wait **ready;       /* a ring: rlen entries from rhead */
+    size_t rhead, rlen, rcap;
+    struct wait **heap;        /* the timers */
+    size_t nheap, heapcap;
+    uint64_t seq;
+    size_t fd_waits;           /* coroutines waiting on a descriptor */
+    struct wait *main_wait;    /* the main coroutine's wait, while it waits */
+    struct hub_task *tasks;    /* every task not yet freed */
+    size_t ntasks;
+    uint64_t switches;
+    size_t stack_size;
+    unsigned stack_flags;
+};
+
+static _Thread_local struct hub *t_hub;
+
+static void *hub_loop(void *arg);
+
+static struct hub *hub_get(void)
+{
+    if (t_hub)
+        return t_hub;
+    struct hub *h = calloc(1, sizeof *h);
+    if (!h)
+        die("calloc(hub)");
+    h->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (h->epfd == -1)
+        die("epoll_create1");
+    h->loop = coro_create(hub_loop, 0, 0);
+    if (!h->loop)
+        die("coro_create(hub)");
+    t_hub = h;
+    return h;
+}
+
+/* ---- the ready queue ---- */
+
+static void make_ready(struct hub *h, struct wait *w, enum wake reason)
+{
+    if (w->queued)
+        return; /* woken twice (a timer and a descriptor): the first reason stands */
+    if (h->rlen == h->rcap) {
+        size_t cap = h->rcap ? 2 * h->rcap : 64;
+        struct wait **r = malloc(cap * sizeof *r);
+        if (!r)
+            die("malloc(ready queue)");
+        for (size_t i = 0; i < h->rlen; i++)
+            r[i] = h->ready[(h->rhead + i) % h->rcap];
+        free(h->ready);
+        h->ready = r;
+        h->rcap = cap;
+        h->rhead = 0;
+    }
+    w->queued = true;
+    w->reason = reason;
+    h->ready[(h->rhead + h->rlen) % h->rcap] = w;
+    h->rlen++;
+}
+
+static struct wait *pop_ready(struct hub *h)
+{
+    struct wait *w = h->ready[h->rhead];
+    h->rhead = (h->rhead + 1) % h->rcap;
+    h->rlen--;
+    w->queued = false;
+    return w;
+}
+
+/* ---- the timer heap ---- */
+
+static bool earlier(const struct wait *a, const struct wait *b)
+{
+    return a->deadline < b->deadline || (a->deadline == b->deadline && a->seq < b->seq);
+}
+
+static void heap_set(struct hub *h, size_t i, struct wait *w)
+{
+    h->heap[i] = w;
+    w->heap_at = i;
+}
+
+static void sift_up(struct hub *h, size_t i)
+{
+    struct wait *w = h->heap[i];
+    while (i > 0 && earlier(w, h->heap[(i - 1) / 2])) {
+        heap_set(h, i, h->heap[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    heap_set(h, i, w);
+}
+
+static void sift_down(struct hub *h, size_t i)
+{
+    struct wait *w = h->heap[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= h->nheap)
+            break;
+        if (c + 1 < h->nheap && earlier(h->heap[c + 1], h->heap[c]))
+            c++;
+        if (!earlier(h->heap[c], w))
+            break;
+        heap_set(h, i, h->heap[c]);
+        i = c;
+    }
+    heap_set(h, i, w);
+}
+
+static void add_timer(struct hub *h, struct wait *w, int64_t deadline)
+{
+    if (h->nheap == h->heapcap) {
+        h->heapcap = h->heapcap ? 2 * h->heapcap : 64;
+        struct wait **p = realloc(h->heap, h->heapcap * sizeof *p);
+        if (!p)
+            die("realloc(timer heap)");
+        h->heap = p;
+    }
+    w->deadline = deadline;
+    w->seq = h->seq++;
+    heap_set(h, h->nheap++, w);
+    sift_up(h, h->nheap - 1);
+}
+
+static void cancel_timer(struct hub *h, struct wait *w)
+{
+    size_t i = w->heap_at;
+    if (i == NOT_IN_HEAP)
+        return;
+    w->heap_at = NOT_IN_HEAP;
+    struct wait *last = h->heap[--h->nheap];
+    if (i == h->nheap)
+        return;
+    heap_set(h, i, last);
+    sift_up(h, i);
+    sift_down(h, last->heap_at);
+}
+
+/* ---- waiting (called by the coroutine that waits) ---- */
+
+static struct wait new_wait(struct hub *h)
+{
+    struct coro *me = coro_current();
+    if (me == h->loop)
+        fatal("hub: the hub itself cannot wait");
+    return (struct wait){ .co = me, .heap_at = NOT_IN_HEAP };
+}
+
+/* Hand the thread to the hub until something wakes w; returns why. */
+static enum wake block(struct hub *h, struct wait *w)
+{
+    bool is_main = w->co == coro_main();
+    if (is_main)
+        h->main_wait = w;
+    coro_switch(h->loop, h); /* the first switch starts hub_loop(h) */
+    if (is_main)
+        h->main_wait = NULL;
+    return w->reason;
+}
+
+/* ---- the loop ---- */
+
+static void free_task(struct hub *h, struct hub_task *t)
+{
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        h->tasks = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    h->ntasks--;
+    coro_free(t->co);
+    free(t);
+}
+
+/* t's function has returned: free its stack now, wake whoever joins it. */
+static void finish(struct hub *h, struct hub_task *t)
+{
+    t->done = true;
+    coro_free(t->co);
+    t->co = NULL;
+    if (t->joiner)
+        make_ready(h, t->joiner, WAKE_JOINED);
+    if (t->detached)
+        free_task(h, t);
+}
+
+static int wait_events(struct hub *h, struct epoll_event *evs, int max, int64_t timeout_ns)
+{
+    int n;
+    if (!h->no_pwait2) { /* Linux 5.11: a timeout in nanoseconds */
+        struct timespec ts = ns_to_ts(timeout_ns);
+        n = epoll_pwait2(h->epfd, evs, max, timeout_ns < 0 ? NULL : &ts, NULL);
+        if (n == -1 && errno == ENOSYS) {
+            h->no_pwait2 = true;
+            return 0;
+        }
+    } else { /* older kernels: whole milliseconds, rounded up so timers are never early */
+        int64_t ms = timeout_ns < 0 ? -1 : (timeout_ns + NS_PER_MS - 1) / NS_PER_MS;
+        n = epoll_wait(h->epfd, evs, max, ms > INT_MAX ? INT_MAX : (int)ms);
+    }
+    if (n == -1 && errno == EINTR)
+        return 0;
+    if (n == -1)
+        die("epoll_wait");
+    return n;
+}
+
+static void *hub_loop(void *arg)
+{
+    struct hub *h = arg;
+    struct epoll_event evs[64];
+    for (;;) {
+        /* run what is ready now; what becomes ready meanwhile runs next round */
+        for (size_t n = h->rlen; n > 0; n--) {
+            struct coro *co = pop_ready(h)->co;
+            h->switches++;
+            coro_switch(co, NULL);
+            /* back here: co waits for something, or has finished */
+            struct hub_task *t = coro_user(co);
+            if (t && coro_done(co))
+                finish(h, t);
+        }
+        int64_t timeout;
+        if (h->rlen > 0)
+            timeout = 0;
+        else if (h->nheap > 0) {
+            timeout = h->heap[0]->deadline - now_ns();
+            if (timeout < 0)
+                timeout = 0;
+        }
+        else if (h->fd_waits > 0)
+            timeout = -1;
+        else if (h->main_wait) {
+            make_ready(h, h->main_wait, WAKE_DEADLOCK); /* nothing can ever wake anyone */
+            continue;
+        } else
+            fatal("hub: nothing to run and nobody waiting");
+        int n = wait_events(h, evs, (int)ARRAY_LEN(evs), timeout);
+        for (int i = 0; i < n; i++)
+            make_ready(h, evs[i].data.ptr, WAKE_IO);
+        int64_t now = now_ns();
+        while (h->nheap > 0 && h->heap[0]->deadline <= now) {
+            struct wait *w = h->heap[0];
+            cancel_timer(h, w);
+            make_ready(h, w, WAKE_TIMER);
+        }
+    }
+    return NULL;
+}
+
+/* ---- tasks ---- */
+
+static void *task_main(void *unused)
+{
+    (void)unused;
+    struct hub_task *t = coro_user(coro_current());
+    t->result = t->fn(t->arg);
+    return NULL; /* back to the hub, our parent */
+}
+
+void hub_set_stack(size_t stack_size, unsigned coro_flags)
+{
+    struct hub *h = hub_get();
+    h->stack_size = stack_size;
+    h->stack_flags = coro_flags;
+}
+
+struct hub_task *hub_spawn(hub_fn fn, void *arg)
+{
+    struct hub *h = hub_get();
+    struct hub_task *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->co = coro_create(task_main, h->stack_size, h->stack_flags);
+    if (!t->co) {
+        int e = errno;
+        free(t);
+        errno = e;
+        return NULL;
+    }
+    coro_set_parent(t->co, h->loop); /* when fn returns, control goes to the hub */
+    coro_set_user(t->co, t);
+    t->fn = fn;
+    t->arg = arg;
+    t->start = (struct wait){ .co = t->co, .heap_at = NOT_IN_HEAP };
+    t->next = h->tasks;
+    if (h->tasks)
+        h->tasks->prev = t;
+    h->tasks = t;
+    h->ntasks++;
+    make_ready(h, &t->start, WAKE_READY);
+    return t;
+}
+
+int hub_join(struct hub_task *t, int64_t timeout_ns, void **result)
+{
+    struct hub *h = hub_get();
+    if (!t->done && t->co == coro_current())
+        return EDEADLK; /* a task joining itself */
+    if (t->detached || t->joiner)
+        return EINVAL;
+    if (!t->done) {
+        struct wait w = new_wait(h);
+        t->joiner = &w;
+        if (timeout_ns >= 0)
+            add_timer(h, &w, now_ns() + timeout_ns);
+        enum wake why = block(h, &w);
+        cancel_timer(h, &w);
+        t->joiner = NULL;
+        if (why == WAKE_TIMER)
+            return ETIMEDOUT;
+        if (why != WAKE_JOINED)
+            return EDEADLK;
+    }
+    if (result)
+        *result = t->result;
+    free_task(h, t);
+    return 0;
+}
+
+int hub_joinall(struct hub_task **tasks, size_t n, int64_t timeout_ns)
+{
+    int64_t deadline = timeout_ns < 0 ? -1 : now_ns() + timeout_ns;
+    for (size_t i = 0; i < n; i++) {
+        if (!tasks[i])
+            continue;
+        int64_t left = -1;
+        if (deadline >= 0) {
+            left = deadline - now_ns();
+            if (left < 0)
+                left = 0;
+        }
+        int rc = hub_join(tasks[i], left, NULL);
+        if (rc != 0)
+            return rc;
+        tasks[i] = NULL;
+    }
+    return 0;
+}
+
+void hub_detach(struct hub_task *t)
+{
+    struct hub *h = hub_get();
+    if (t->joiner)
+        fatal("hub_detach: the task is being joined");
+    if (t->done)
+        free_task(h, t);
+    else
+        t->detached = true;
+}
+
+/* ---- waiting for time and for descriptors ---- */
+
+void hub_yield(void)
+{
+    struct hub *h = hub_get();
+    struct wait w = new_wait(h);
+    make_ready(h, &w, WAKE_READY); /* at the back of the queue: the others go first */
+    block(h, &w);
+}
+
+void co_sleep(int64_t ns)
+{
+    struct hub *h = hub_get();
+    if (ns <= 0) {
+        hub_yield();
+        return;
+    }
+    struct wait w = new_wait(h);
+    add_timer(h, &w, now_ns() + ns);
+    block(h, &w);
+    cancel_timer(h, &w);
+}
+
+int co_wait_fd(int fd, uint32_t events, int64_t timeout_ns)
+{
+    struct hub *h = hub_get();
+    struct wait w = new_wait(h);
+    struct epoll_event ev = { .events = events, .data.ptr = &w };
+    if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) == -1)
+        return errno == EPERM ? 0 : errno; /* EPERM: a regular file, always ready */
+    h->fd_waits++;
+    if (timeout_ns >= 0)
+        add_timer(h, &w, now_ns() + timeout_ns);
+    enum wake why = block(h, &w);
+    cancel_timer(h, &w);
+    h->fd_waits--;
+    /* ENOENT/EBADF: somebody closed the descriptor meanwhile, and with it the watch */
+    if (epoll_ctl(h->epfd, EPOLL_CTL_DEL, fd, NULL) == -1 && errno != ENOENT && errno != EBADF)
+        die("epoll_ctl(EPOLL_CTL_DEL, %d)", fd);
+    return why == WAKE_IO ? 0 : ETIMEDOUT;
+}
+
+static bool would_block(int e)
+{
+    return e == EAGAIN || e == EWOULDBLOCK;
+}
+
+/* wait for `events` after a call failed with EAGAIN: 0, or -1 with errno */
+static int wait_again(int fd, uint32_t events)
+{
+    int rc = co_wait_fd(fd, events, -1);
+    if (rc != 0) {
+        errno = rc;
+        return -1;
+    }
+    return 0;
+}
+
+ssize_t co_read(int fd, void *buf, size_t n)
+{
+    for (;;) {
+        ssize_t k = read(fd, buf, n);
+        if (k >= 0 || (errno != EINTR && !would_block(errno)))
+            return k;
+        if (errno != EINTR && wait_again(fd, EPOLLIN) == -1)
+            return -1;
+    }
+}
+
+ssize_t co_write(int fd, const void *buf, size_t n)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t k = write(fd, (const char *)buf + done, n - done);
+        if (k >= 0)
+            done += (size_t)k;
+        else if (errno != EINTR && !would_block(errno))
+            return -1;
+        else if (errno != EINTR && wait_again(fd, EPOLLOUT) == -1)
+            return -1;
+    }
+    return (ssize_t)n;
+}
+
+int co_accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
+{
+    for (;;) {
+        int c = accept4(fd, addr, addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (c >= 0 || (errno != EINTR && !would_block(errno)))
+            return c;
+        if (errno != EINTR && wait_again(fd, EPOLLIN) == -1)
+            return -1;
+    }
+}
+
+int co_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
+{
+    if (connect(fd, addr, addrlen) == 0)
+        return 0;
+    if (errno != EINPROGRESS && errno != EINTR)
+        return -1;
+    /* the handshake goes on in the kernel; writable means it is over, one way or the
+     * other, and SO_ERROR says which */
+    if (wait_again(fd, EPOLLOUT) == -1)
+        return -1;
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+        return -1;
+    if (err != 0) {
+        errno = err;
+        return -1;
+    }
+    return 0;
+}
+
+void hub_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+        die("fcntl(%d, O_NONBLOCK)", fd);
+}
+
+/* ---- the end ---- */
+
+void hub_close(void)
+{
+    struct hub *h = t_hub;
+    if (!h)
+        return;
+    if (coro_current() == h->loop || coro_user(coro_current()))
+        fatal("hub_close: call it from the main coroutine, not from a task");
+    while (h->tasks)
+        free_task(h, h->tasks);
+    coro_free(h->loop);
+    CHECK_SYS(close(h->epfd));
+    free(h->ready);
+    free(h->heap);
+    free(h);
+    t_hub = NULL;
+}
+
+struct hub_stats hub_stats(void)
+{
+    struct hub *h = hub_get();
+    return (struct hub_stats){ .tasks = h->ntasks, .switches = h->switches };
+}

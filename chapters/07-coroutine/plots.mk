@@ -1,0 +1,5 @@
+# chapter 07's experiments and figures (see mk/plots.mk)
+$(eval $(call experiment,07-coroutine,switch_cost,the cost of one switch and of making a task))
+$(eval $(call figure,switch_cost,switch_cost))
+$(eval $(call experiment,07-coroutine,many_sleepers,N sleeping tasks as coroutines and threads and processes))
+$(eval $(call figure,many_sleepers,many_sleepers))

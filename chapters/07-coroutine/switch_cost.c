@@ -1,0 +1,604 @@
+/* switch_cost.c: what one switch costs, from a generator to a process, and what it
+ * costs to make each kind of task.
+ *
+ * Mirrors: the lessons' claim that switching coroutines is far cheaper than switching
+ * threads ("no thread context switch, the program switches itself"), and greenlet's
+ * switch() against the kernel's.
+ *
+ * Part 1 times a round trip (there and back: two switches) between two parties, and
+ * prints half of it, the cost of one switch:
+ *   generator resume       next() on a stackless generator (generator.h): a call
+ *                          that jumps into a switch statement, and a return;
+ *   bare register swap     the floor: six pushes, two moves, six pops and a ret
+ *                          between two stacks, no bookkeeping at all (defined below);
+ *   coro_switch            ours (coro.c): the same swap, plus the current-coroutine
+ *                          pointer and the value handed over; and again for a
+ *                          coroutine with FPU modes of its own (CORO_OWN_FPU: two
+ *                          control-word stores and loads more);
+ *   swapcontext            ucontext(3), the portable way: it also saves the signal
+ *                          mask, with a rt_sigprocmask system call each time;
+ *   threads, condvar       two threads taking turns through a mutex and condition
+ *                          variable: each turn wakes the other through the kernel
+ *                          (futex); on one CPU (both pinned there: a real context
+ *                          switch) and on two (a wake-up sent to the other core);
+ *   processes, pipe        two processes bouncing a byte through two pipes, on one
+ *                          CPU and on two.
+ * The methods take turns sample by sample (round robin), so a slow spell of the
+ * shared machine falls on all of them alike; each number is the median of --samples.
+ *
+ * Part 2 times making one of each and getting rid of it: a generator (initialise its
+ * struct and run it to its first yield), a coroutine (mmap a stack with a guard page,
+ * build its first frame, switch in and out, unmap), a ucontext (the same, through
+ * makecontext), a thread (pthread_create + join) and a process (fork + waitpid).
+ * (The bare swap needs the same kind of stack as a coroutine: no row of its own.)
+ *
+ * The goals checked at the end, from the same run: coro_switch within 1.3x of the
+ * bare swap, and at least 20 times faster than swapcontext. Under a sanitizer the
+ * bare swap and raw swapcontext are left out (they switch stacks without telling the
+ * sanitizer) and the timings mean little anyway.
+ *
+ * Run:  ./switch_cost [--samples 21] [--rounds 100000] [--data FILE]
+ * Look for: nanoseconds for the user-space switches, microseconds for the kernel's;
+ * creation costs a few microseconds for a coroutine (the mmap), tens for a thread.
+ * See also: coro.c (the switch, register by register), plots/switch_cost.gp.
+ */
+#include "common.h"
+#include "coro.h"
+#include "generator.h"
+
+#include <pthread.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#if defined(__x86_64__) && !defined(CORO_ASAN) && !defined(CORO_TSAN)
+#define HAVE_BARE 1
+#endif
+#if !defined(CORO_ASAN) && !defined(CORO_TSAN)
+#define HAVE_RAW_UCONTEXT 1
+#endif
+
+enum method { GEN, BARE, CORO, CORO_FPU, UCTX, THR1, THR2, PROC1, PROC2, NMETHODS };
+static const struct {
+    const char *name;   /* for the table */
+    const char *label;  /* for the figure (gnuplot's enhanced text) */
+    int group;          /* the figure's colour: 1 stackful, 2 thread, 3 stackless, ... */
+    long divisor;       /* round trips per sample: --rounds / divisor */
+} g_m[NMETHODS] = {
+    { "generator resume (stackless)", "generator", 3, 1 },
+    { "bare register swap (floor)", "bare\\nswap", 7, 1 },
+    { "coro_switch (ours)", "coro\\\\_switch\\n(ours)", 1, 1 },
+    { "coro_switch, own FPU modes", "ours, own\\nFPU modes", 1, 1 },
+    { "swapcontext (ucontext)", "swap-\\ncontext", 5, 20 },
+    { "threads, condvar, one CPU", "threads\\n1 CPU", 2, 200 },
+    { "threads, condvar, two CPUs", "threads\\n2 CPUs", 2, 200 },
+    { "processes, pipe, one CPU", "processes\\n1 CPU", 4, 200 },
+    { "processes, pipe, two CPUs", "processes\\n2 CPUs", 4, 200 },
+};
+
+static int g_cpu[2] = { -1, -1 }; /* the two CPUs we may run on; -1: none */
+
+/* ---- the generator ---- */
+
+struct ticker {
+    struct gen gen;
+    long n;
+};
+
+__attribute__((noinline)) static bool ticker_next(struct ticker *t)
+{
+    GEN_BEGIN(&t->gen);
+    for (;;) {
+        t->n++;
+        GEN_YIELD(&t->gen);
+    }
+    GEN_END(&t->gen);
+}
+
+static struct ticker g_ticker;
+
+static void gen_rounds(long n)
+{
+    for (long i = 0; i < n; i++)
+        ticker_next(&g_ticker);
+}
+
+/* ---- the bare swap: the least a switch can do ---- */
+
+#ifdef HAVE_BARE
+void wb_bare_swap(void **save_sp, void *load_sp);
+__asm__(
+    ".text\n"
+    ".globl wb_bare_swap\n"
+    ".hidden wb_bare_swap\n"
+    ".type wb_bare_swap, @function\n"
+    ".p2align 4\n"
+    "wb_bare_swap:\n"
+    "    pushq %rbp\n"
+    "    pushq %rbx\n"
+    "    pushq %r12\n"
+    "    pushq %r13\n"
+    "    pushq %r14\n"
+    "    pushq %r15\n"
+    "    movq %rsp, (%rdi)\n"
+    "    movq %rsi, %rsp\n"
+    "    popq %r15\n"
+    "    popq %r14\n"
+    "    popq %r13\n"
+    "    popq %r12\n"
+    "    popq %rbx\n"
+    "    popq %rbp\n"
+    "    ret\n"
+    ".size wb_bare_swap, .-wb_bare_swap\n");
+
+static void *g_main_sp, *g_bare_sp;
+static struct coro_stack g_bare_stack;
+
+static void bare_loop(void)
+{
+    for (;;)
+        wb_bare_swap(&g_bare_sp, g_main_sp);
+}
+
+static void bare_setup(void)
+{
+    if (coro_stack_alloc(&g_bare_stack, 16 * 1024, 0) == -1)
+        die("coro_stack_alloc");
+    uintptr_t *top = (uintptr_t *)((uintptr_t)g_bare_stack.hi & ~(uintptr_t)15);
+    top[-1] = 0;                     /* bare_loop's return address: it never returns */
+    top[-2] = (uintptr_t)bare_loop;  /* popped by ret; bare_loop sees rsp+8 16-aligned */
+    for (int i = 3; i <= 8; i++)
+        top[-i] = 0;                 /* rbp, rbx, r12..r15 */
+    g_bare_sp = &top[-8];
+}
+
+static void bare_rounds(long n)
+{
+    for (long i = 0; i < n; i++)
+        wb_bare_swap(&g_main_sp, g_bare_sp);
+}
+#endif
+
+/* ---- our coroutine ---- */
+
+static struct coro *g_co, *g_co_fpu;
+
+static void *coro_loop(void *arg)
+{
+    (void)arg;
+    struct coro *back = coro_main();
+    for (;;)
+        coro_switch(back, NULL);
+    return NULL;
+}
+
+static void coro_rounds(struct coro *c, long n)
+{
+    for (long i = 0; i < n; i++)
+        coro_switch(c, NULL);
+}
+
+/* ---- raw ucontext ---- */
+
+#ifdef HAVE_RAW_UCONTEXT
+static ucontext_t g_main_uc, g_other_uc;
+static struct coro_stack g_uc_stack;
+
+static void uc_loop(void)
+{
+    for (;;)
+        if (swapcontext(&g_other_uc, &g_main_uc) == -1)
+            die("swapcontext");
+}
+
+/* getcontext returns twice: alone in its function, nothing lives across it */
+__attribute__((noinline)) static void get_context(ucontext_t *uc)
+{
+    if (getcontext(uc) == -1)
+        die("getcontext");
+}
+
+static void make_context(ucontext_t *uc, struct coro_stack *s, void (*fn)(void))
+{
+    get_context(uc);
+    uc->uc_stack.ss_sp = s->lo;
+    uc->uc_stack.ss_size = (size_t)(s->hi - s->lo);
+    uc->uc_link = NULL;
+    makecontext(uc, fn, 0);
+}
+
+static void uc_rounds(long n)
+{
+    for (long i = 0; i < n; i++)
+        if (swapcontext(&g_main_uc, &g_other_uc) == -1)
+            die("swapcontext");
+}
+#endif
+
+/* ---- two threads taking turns ---- */
+
+struct turns {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int turn;       /* 0: main's, 1: the helper's */
+    bool stop;
+    int cpu;
+    pthread_t th;
+};
+static struct turns g_thr[2];
+
+static void *thread_side(void *arg)
+{
+    struct turns *t = arg;
+    if (t->cpu >= 0)
+        pin_to_cpu(t->cpu);
+    CHECK_PT(pthread_mutex_lock(&t->mu));
+    for (;;) {
+        while (t->turn != 1 && !t->stop)
+            CHECK_PT(pthread_cond_wait(&t->cv, &t->mu));
+        if (t->stop)
+            break;
+        t->turn = 0;
+        CHECK_PT(pthread_cond_signal(&t->cv));
+    }
+    CHECK_PT(pthread_mutex_unlock(&t->mu));
+    return NULL;
+}
+
+static void thread_setup(struct turns *t, int cpu)
+{
+    CHECK_PT(pthread_mutex_init(&t->mu, NULL));
+    CHECK_PT(pthread_cond_init(&t->cv, NULL));
+    t->cpu = cpu;
+    CHECK_PT(pthread_create(&t->th, NULL, thread_side, t));
+}
+
+static void thread_rounds(struct turns *t, long n)
+{
+    CHECK_PT(pthread_mutex_lock(&t->mu));
+    for (long i = 0; i < n; i++) {
+        t->turn = 1;
+        CHECK_PT(pthread_cond_signal(&t->cv));
+        while (t->turn != 0)
+            CHECK_PT(pthread_cond_wait(&t->cv, &t->mu));
+    }
+    CHECK_PT(pthread_mutex_unlock(&t->mu));
+}
+
+static void thread_teardown(struct turns *t)
+{
+    CHECK_PT(pthread_mutex_lock(&t->mu));
+    t->stop = true;
+    CHECK_PT(pthread_cond_signal(&t->cv));
+    CHECK_PT(pthread_mutex_unlock(&t->mu));
+    CHECK_PT(pthread_join(t->th, NULL));
+    CHECK_PT(pthread_cond_destroy(&t->cv));
+    CHECK_PT(pthread_mutex_destroy(&t->mu));
+}
+
+/* ---- two processes bouncing a byte ---- */
+
+struct bounce {
+    pid_t pid;
+    int to, from; /* our ends of the two pipes */
+};
+static struct bounce g_proc[2];
+
+static void proc_setup(struct bounce *b, int cpu)
+{
+    int there[2], back[2];
+    CHECK_SYS(pipe2(there, O_CLOEXEC));
+    CHECK_SYS(pipe2(back, O_CLOEXEC));
+    b->pid = fork_child();
+    if (b->pid == 0) {
+        if (cpu >= 0)
+            pin_to_cpu(cpu);
+        for (int i = 0; i < 2; i++) /* an earlier partner's pipes: not ours to hold */
+            if (&g_proc[i] != b && g_proc[i].pid > 0)
+                close(g_proc[i].to), close(g_proc[i].from);
+        close(there[1]);
+        close(back[0]);
+        char c;
+        ssize_t n;
+        while ((n = read(there[0], &c, 1)) == 1)
+            if (write(back[1], &c, 1) != 1)
+                die_child("write(pipe)");
+        _exit(n == 0 ? 0 : 1); /* 0: the parent closed its end */
+    }
+    CHECK_SYS(close(there[0]));
+    CHECK_SYS(close(back[1]));
+    b->to = there[1];
+    b->from = back[0];
+}
+
+static void proc_rounds(struct bounce *b, long n)
+{
+    char c = 'x';
+    for (long i = 0; i < n; i++)
+        if (write(b->to, &c, 1) != 1 || read(b->from, &c, 1) != 1)
+            die("ping-pong over a pipe");
+}
+
+static void proc_teardown(struct bounce *b)
+{
+    CHECK_SYS(close(b->to));
+    CHECK_SYS(close(b->from));
+    int status;
+    if (child_wait(b->pid, 5 * NS_PER_S, &status) != 0 || exitcode_of(status) != 0)
+        fatal("the pipe partner did not end cleanly");
+}
+
+/* ---- part 1 ---- */
+
+static bool available(enum method m)
+{
+    switch (m) {
+#ifndef HAVE_BARE
+    case BARE: return false;
+#endif
+#ifndef HAVE_RAW_UCONTEXT
+    case UCTX: return false;
+#endif
+    case THR1: case PROC1: return g_cpu[0] >= 0;
+    case THR2: case PROC2: return g_cpu[1] >= 0;
+    default: return true;
+    }
+}
+
+static void run_rounds(enum method m, long n)
+{
+    switch (m) {
+    case GEN: gen_rounds(n); break;
+#ifdef HAVE_BARE
+    case BARE: bare_rounds(n); break;
+#endif
+    case CORO: coro_rounds(g_co, n); break;
+    case CORO_FPU: coro_rounds(g_co_fpu, n); break;
+#ifdef HAVE_RAW_UCONTEXT
+    case UCTX: uc_rounds(n); break;
+#endif
+    case THR1: thread_rounds(&g_thr[0], n); break;
+    case THR2: thread_rounds(&g_thr[1], n); break;
+    case PROC1: proc_rounds(&g_proc[0], n); break;
+    case PROC2: proc_rounds(&g_proc[1], n); break;
+    default: fatal("no such method");
+    }
+}
+
+/* ---- part 2: make one, run it once, get rid of it ---- */
+
+static void *noop(void *arg)
+{
+    return arg;
+}
+
+static double create_once_ns(enum method m, long reps)
+{
+    int64_t t = now_ns();
+    for (long i = 0; i < reps; i++) {
+        switch (m) {
+        case GEN: {
+            struct ticker tk = { .n = 0 };
+            ticker_next(&tk);
+            __asm__ volatile("" : : "r"(&tk) : "memory"); /* keep it */
+            break;
+        }
+        case CORO: {
+            struct coro *c = coro_create(noop, 0, 0);
+            if (!c)
+                die("coro_create");
+            coro_switch(c, NULL); /* it runs noop and returns at once */
+            coro_free(c);
+            break;
+        }
+#ifdef HAVE_RAW_UCONTEXT
+        case UCTX: {
+            struct coro_stack s;
+            if (coro_stack_alloc(&s, CORO_DEFAULT_STACK, 0) == -1)
+                die("coro_stack_alloc");
+            make_context(&g_other_uc, &s, uc_loop);
+            uc_rounds(1);
+            coro_stack_free(&s);
+            break;
+        }
+#endif
+        case THR1: {
+            pthread_t th;
+            CHECK_PT(pthread_create(&th, NULL, noop, NULL));
+            CHECK_PT(pthread_join(th, NULL));
+            break;
+        }
+        case PROC1: {
+            pid_t pid = fork(); /* the child ends at once: nothing to flush or orphan */
+            if (pid == -1)
+                die("fork");
+            if (pid == 0)
+                _exit(0);
+            int status;
+            if (child_wait(pid, 5 * NS_PER_S, &status) != 0)
+                fatal("a child did not end");
+            break;
+        }
+        default:
+            fatal("no creation test for this method");
+        }
+    }
+    return (double)(now_ns() - t) / (double)reps;
+}
+
+/* the first two CPUs this process may run on */
+static void find_cpus(void)
+{
+    cpu_set_t set;
+    CHECK_SYS(sched_getaffinity(0, sizeof set, &set));
+    for (int c = 0, k = 0; c < CPU_SETSIZE && k < 2; c++)
+        if (CPU_ISSET(c, &set))
+            g_cpu[k++] = c;
+}
+
+int main(int argc, char **argv)
+{
+    long samples = 21, rounds = 100000;
+    const struct cli_opt opts[] = {
+        { "samples", CLI_INT, &samples, "samples per method (the median is reported)", 3, 1001, "3", NULL },
+        { "rounds", CLI_INT, &rounds, "round trips per sample for the fastest methods", 200, 100000000, "2000", NULL },
+        { 0 },
+    };
+    struct cli cli = { .measures = true };
+    cli_parse(argc, argv,
+              "The cost of one switch between coroutines, threads and processes, and of\n"
+              "making each.", opts, &cli);
+
+    find_cpus();
+    FILE *data = data_open(cli.data, "switch_cost: one switch, and making a task, by method");
+    printf("switch_cost: %s; our switch: %s%s\n", machine_string(), coro_backend(),
+#if defined(CORO_ASAN) || defined(CORO_TSAN)
+           " (sanitizer build: the timings mean little)"
+#else
+           ""
+#endif
+    );
+    if (g_cpu[0] >= 0)
+        pin_to_cpu(g_cpu[0]); /* main stays on the first CPU; helpers go where told */
+
+    /* the parties of part 1, made once */
+    g_co = coro_create(coro_loop, 0, 0);
+    g_co_fpu = coro_create(coro_loop, 0, CORO_OWN_FPU);
+    if (!g_co || !g_co_fpu)
+        die("coro_create");
+#ifdef HAVE_BARE
+    bare_setup();
+#endif
+#ifdef HAVE_RAW_UCONTEXT
+    if (coro_stack_alloc(&g_uc_stack, CORO_DEFAULT_STACK, 0) == -1)
+        die("coro_stack_alloc");
+    make_context(&g_other_uc, &g_uc_stack, uc_loop);
+#endif
+    if (g_cpu[0] >= 0)
+        thread_setup(&g_thr[0], g_cpu[0]);
+    if (g_cpu[1] >= 0)
+        thread_setup(&g_thr[1], g_cpu[1]);
+    if (g_cpu[0] >= 0)
+        proc_setup(&g_proc[0], g_cpu[0]);
+    if (g_cpu[1] >= 0)
+        proc_setup(&g_proc[1], g_cpu[1]);
+
+    /* part 1: round robin over the methods, one sample each per turn */
+    double *ns = calloc((size_t)(NMETHODS * samples), sizeof *ns);
+    if (!ns)
+        die("calloc");
+    for (int m = 0; m < NMETHODS; m++) /* warm-up */
+        if (available((enum method)m))
+            run_rounds((enum method)m, rounds / g_m[m].divisor / 10 + 1);
+    for (long s = 0; s < samples; s++) {
+        for (int m = 0; m < NMETHODS; m++) {
+            if (!available((enum method)m))
+                continue;
+            long n = rounds / g_m[m].divisor;
+            int64_t t = now_ns();
+            run_rounds((enum method)m, n);
+            ns[m * samples + s] = (double)(now_ns() - t) / (2.0 * (double)n); /* 2 switches */
+        }
+    }
+    struct summary sw[NMETHODS];
+    printf("\nPart 1: one switch (a round trip is two; median of %ld samples)\n", samples);
+    printf("  %-32s %12s %12s %12s %14s\n", "method", "ns/switch", "p10", "p90", "switches/s");
+    static const char *const cols1[] = {
+        "method (index)", "median (ns): one switch", "p10 (ns)", "p90 (ns)", "label (text)",
+        "group (1-7): the figure's colour", NULL,
+    };
+    data_block(data, "one switch, by method", cols1);
+    for (int m = 0; m < NMETHODS; m++) {
+        if (!available((enum method)m)) {
+            printf("  %-32s %12s\n", g_m[m].name, "-");
+            data_row(data, "%d NaN NaN NaN \"%s\" %d\n", m, g_m[m].label, g_m[m].group);
+            sw[m].median = 0;
+            continue;
+        }
+        sw[m] = summarize(&ns[m * samples], (size_t)samples);
+        printf("  %-32s %12.1f %12.1f %12.1f %14.0f\n", g_m[m].name, sw[m].median, sw[m].p10, sw[m].p90,
+               1e9 / sw[m].median);
+        data_row(data, "%d %.3f %.3f %.3f \"%s\" %d\n", m, sw[m].median, sw[m].p10, sw[m].p90, g_m[m].label,
+                 g_m[m].group);
+    }
+    fflush(stdout);
+
+    /* part 2 */
+    static const enum method made[] = { GEN, CORO, UCTX, THR1, PROC1 };
+    static const long reps[] = { 1000, 50, 50, 10, 5 };
+    static const char *const what[] = {
+        "generator (init + first call)", "coroutine (mmap, run, munmap)", "ucontext (mmap, run, munmap)",
+        "thread (pthread_create + join)", "process (fork + waitpid)",
+    };
+    static const char *const what_label[] = { "generator", "coroutine", "ucontext", "thread", "process" };
+    printf("\nPart 2: make one, run it to its first stop, get rid of it (median of %ld samples)\n", samples);
+    printf("  %-32s %12s %12s %12s\n", "what", "ns", "p10", "p90");
+    static const char *const cols2[] = {
+        "row (index)", "median (ns): make, run once, destroy", "p10 (ns)", "p90 (ns)", "label (text)",
+        "group (1-7): the figure's colour", NULL,
+    };
+    data_block(data, "making one, by method", cols2);
+    double *cs = calloc((size_t)samples, sizeof *cs);
+    if (!cs)
+        die("calloc");
+    fflush(stdout); /* nothing buffered may be copied into the forked children */
+    for (size_t i = 0; i < ARRAY_LEN(made); i++) {
+        enum method m = made[i];
+        if (!available(m)) {
+            printf("  %-32s %12s\n", what[i], "-");
+            data_row(data, "%zu NaN NaN NaN \"%s\" %d\n", i, what_label[i], g_m[m].group);
+            continue;
+        }
+        create_once_ns(m, 2); /* warm-up */
+        for (long s = 0; s < samples; s++)
+            cs[s] = create_once_ns(m, cli.quick ? 1 + reps[i] / 10 : reps[i]);
+        struct summary c = summarize(cs, (size_t)samples);
+        printf("  %-32s %12.0f %12.0f %12.0f\n", what[i], c.median, c.p10, c.p90);
+        fflush(stdout);
+        data_row(data, "%zu %.1f %.1f %.1f \"%s\" %d\n", i, c.median, c.p10, c.p90, what_label[i], g_m[m].group);
+    }
+
+    printf("\nGoals (ratios of medians from this run):\n");
+    if (strcmp(coro_backend(), "ucontext") == 0)
+        printf("  (this build's coro_switch is the ucontext one: the goals are for the hand-written\n"
+               "   switch; build without CORO=ucontext to check them)\n");
+    if (available(BARE)) {
+        double r = sw[CORO].median / sw[BARE].median;
+        printf("  coro_switch / bare swap   = %6.2fx  (goal: at most 1.3x)   %s\n", r, r <= 1.3 ? "met" : "MISSED");
+        data_row(data, "# goal_bare: %.2fx (goal: at most 1.3x)\n", r);
+    } else {
+        printf("  coro_switch / bare swap   = not measured in this build\n");
+    }
+    if (available(UCTX)) {
+        double r = sw[UCTX].median / sw[CORO].median;
+        printf("  swapcontext / coro_switch = %6.1fx  (goal: at least 20x)   %s\n", r, r >= 20 ? "met" : "MISSED");
+        data_row(data, "# goal_ucontext: %.0fx (goal: at least 20x)\n", r);
+    } else {
+        printf("  swapcontext / coro_switch = not measured in this build\n");
+    }
+    if (available(THR1))
+        printf("  threads (one CPU) / coro_switch = %.0fx\n", sw[THR1].median / sw[CORO].median);
+
+    for (int i = 0; i < 2; i++) {
+        if (g_cpu[i] >= 0) {
+            thread_teardown(&g_thr[i]);
+            proc_teardown(&g_proc[i]);
+        }
+    }
+    coro_free(g_co);
+    coro_free(g_co_fpu);
+#ifdef HAVE_BARE
+    coro_stack_free(&g_bare_stack);
+#endif
+#ifdef HAVE_RAW_UCONTEXT
+    coro_stack_free(&g_uc_stack);
+#endif
+    free(ns);
+    free(cs);
+    data_close(data);
+    return 0;
+}

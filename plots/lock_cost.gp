@@ -1,0 +1,28 @@
+# lock_cost.gp: time per addition to one exact counter, by method and thread count.
+# data: chapters/04-thread/lock_cost --data, block 4*p + m for placement p (0 spread
+#   over the cores, 1 all on CPU 0) and method m (0 lock per addition, 1 lock around
+#   the loop, 2 atomic add, 3 per-thread sums): threads, median ns, p10, p90, m, p
+data = ARG1; out = ARG2
+load system("dirname '".ARG0."'")."/style.gp"
+
+stats data using 1 nooutput
+maxt = STATS_max
+label(m) = m == 0 ? "lock per addition" : m == 1 ? "lock around the loop (the lesson)" : m == 2 ? "atomic add" : "per-thread sums"
+
+set multiplot layout 1, 2 title "Making a shared counter exact: time per addition" font ",15"
+set xrange [0.7:maxt + 0.3]
+set xtics 1
+set xlabel "threads"
+set logscale y 10
+set yrange [0.1:1000]
+set ylabel "ns per addition (wall time / all additions)"
+set key top left
+
+set title "threads spread over the cores" font ",13"
+plot for [m=0:3] data index m using 1:2:3:4 with yerrorlines lt m+1 title label(m)
+
+unset label 999
+set title "all threads on one core (CPU 0)" font ",13"
+set ylabel ""
+plot for [m=0:3] data index 4+m using 1:2:3:4 with yerrorlines lt m+1 notitle
+unset multiplot

@@ -1,0 +1,454 @@
+/* test_coro.c: the stackful coroutines of chapters/07-coroutine/coro.c: switch order,
+ * values both ways, return to the parent (and to a grandparent when the parent has
+ * finished), FPU modes kept per coroutine, deep recursion, the guard page (in a child
+ * process), stacks given back, coroutines in several threads.
+ * tests/test_coro_uc.c runs all of it again on the ucontext switch. */
+#include "common.h"
+#include "testutil.h"
+#include "../chapters/07-coroutine/coro.h"
+
+#include <fenv.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifdef CORO_UCONTEXT
+#define EXPECTED_BACKEND "ucontext"
+#else
+#define EXPECTED_BACKEND "x86-64 assembly"
+#endif
+
+static void test_backend(void **state)
+{
+    (void)state;
+    assert_string_equal(coro_backend(), EXPECTED_BACKEND);
+}
+
+/* ---- order and values ---- */
+
+static char g_log[64];
+static struct coro *g_a, *g_b;
+
+static void logc(char c)
+{
+    size_t n = strlen(g_log);
+    assert_true(n + 1 < sizeof g_log);
+    g_log[n] = c;
+}
+
+static void *ping(void *arg)
+{
+    for (int i = 0; i < 3; i++) {
+        logc('A');
+        coro_switch(g_b, arg);
+    }
+    return NULL;
+}
+
+static void *pong(void *arg)
+{
+    for (;;) {
+        logc('B');
+        arg = coro_switch(g_a, arg);
+    }
+    return NULL;
+}
+
+static void test_switch_order(void **state)
+{
+    (void)state;
+    memset(g_log, 0, sizeof g_log);
+    g_a = coro_create(ping, 0, 0);
+    g_b = coro_create(pong, 0, 0);
+    assert_non_null(g_a);
+    assert_non_null(g_b);
+    logc('m');
+    coro_switch(g_a, NULL);
+    logc('m');
+    assert_string_equal(g_log, "mABABABm");
+    assert_true(coro_done(g_a));
+    assert_false(coro_done(g_b)); /* suspended in its loop: freed as it stands */
+    coro_free(g_a);
+    coro_free(g_b);
+}
+
+static void *adder(void *arg)
+{
+    long sum = (long)arg; /* the first switch's value is the argument */
+    for (;;) {
+        long v = (long)coro_switch(coro_parent(coro_current()), (void *)sum);
+        if (v == 0)
+            return (void *)(sum * 1000);
+        sum += v;
+    }
+}
+
+static void test_values_both_ways(void **state)
+{
+    (void)state;
+    struct coro *c = coro_create(adder, 0, 0);
+    assert_false(coro_started(c));
+    assert_int_equal((long)coro_switch(c, (void *)5), 5);
+    assert_true(coro_started(c));
+    assert_int_equal((long)coro_switch(c, (void *)3), 8);
+    assert_int_equal((long)coro_switch(c, (void *)2), 10);
+    assert_false(coro_done(c));
+    assert_int_equal((long)coro_switch(c, (void *)0), 10000); /* its return value */
+    assert_true(coro_done(c));
+    coro_free(c);
+}
+
+static void *who_am_i(void *arg)
+{
+    struct coro **seen = arg;
+    seen[0] = coro_current();
+    seen[1] = coro_parent(coro_current());
+    assert_int_equal((long)coro_switch(coro_current(), (void *)7), 7); /* to itself */
+    return NULL;
+}
+
+static void test_current_and_main(void **state)
+{
+    (void)state;
+    assert_ptr_equal(coro_current(), coro_main());
+    assert_null(coro_parent(coro_main()));
+    struct coro *seen[2] = { 0 };
+    struct coro *c = coro_create(who_am_i, 0, 0);
+    coro_switch(c, seen);
+    assert_ptr_equal(seen[0], c);
+    assert_ptr_equal(seen[1], coro_main());
+    assert_ptr_equal(coro_current(), coro_main());
+    assert_int_equal((long)coro_switch(coro_main(), (void *)9), 9);
+    coro_free(c);
+}
+
+/* ---- finishing returns to the parent ---- */
+
+static void *child_fn(void *arg)
+{
+    (void)arg;
+    return "child done";
+}
+
+static void *parent_fn(void *arg)
+{
+    (void)arg;
+    struct coro *c = coro_create(child_fn, 0, 0); /* its parent: this coroutine */
+    void *v = coro_switch(c, NULL);
+    assert_true(coro_done(c));
+    coro_free(c);
+    assert_string_equal(v, "child done");
+    return "parent done";
+}
+
+static void test_finish_returns_to_parent(void **state)
+{
+    (void)state;
+    struct coro *p = coro_create(parent_fn, 0, 0);
+    void *v = coro_switch(p, NULL);
+    assert_string_equal(v, "parent done");
+    assert_true(coro_done(p));
+    coro_free(p);
+}
+
+static struct coro *g_orphan;
+
+static void *orphan_fn(void *arg)
+{
+    (void)arg;
+    coro_switch(coro_parent(coro_current()), "orphan waits");
+    return "orphan done"; /* its parent has finished by now: the value goes to main */
+}
+
+static void *short_parent(void *arg)
+{
+    (void)arg;
+    g_orphan = coro_create(orphan_fn, 0, 0);
+    assert_string_equal(coro_switch(g_orphan, NULL), "orphan waits");
+    return "short parent done";
+}
+
+static void test_finished_parent_passes_to_grandparent(void **state)
+{
+    (void)state;
+    struct coro *p = coro_create(short_parent, 0, 0);
+    assert_string_equal(coro_switch(p, NULL), "short parent done");
+    assert_true(coro_done(p));
+    assert_false(coro_done(g_orphan));
+    assert_string_equal(coro_switch(g_orphan, NULL), "orphan done");
+    coro_free(g_orphan);
+    coro_free(p);
+}
+
+static void *return_arg(void *arg)
+{
+    return arg;
+}
+
+static void test_set_parent(void **state)
+{
+    (void)state;
+    /* a coroutine made in main, re-parented under another: its result goes there */
+    struct coro *c = coro_create(return_arg, 0, 0);
+    struct coro *p = coro_create(parent_fn, 0, 0);
+    coro_set_parent(c, p);
+    assert_ptr_equal(coro_parent(c), p);
+    coro_set_parent(c, coro_main());
+    assert_ptr_equal(coro_switch(c, "x"), "x");
+    coro_free(c);
+    coro_free(p); /* never started */
+}
+
+/* ---- machine state: a CORO_OWN_FPU coroutine keeps its own rounding mode ---- */
+
+static void *rounding(void *arg)
+{
+    (void)arg;
+    assert_int_equal(fesetround(FE_UPWARD), 0);
+    coro_switch(coro_main(), NULL);
+    int mine = fegetround(); /* must still be ours after main ran */
+    fesetround(FE_TONEAREST);
+    return (void *)(long)mine;
+}
+
+static void test_fpu_modes_per_coroutine(void **state)
+{
+    (void)state;
+    assert_int_equal(fegetround(), FE_TONEAREST);
+    struct coro *c = coro_create(rounding, 0, CORO_OWN_FPU);
+    coro_switch(c, NULL);
+    assert_int_equal(fegetround(), FE_TONEAREST); /* the coroutine's mode stayed there */
+    assert_int_equal(fesetround(FE_DOWNWARD), 0);
+    long theirs = (long)coro_switch(c, NULL);
+    assert_int_equal(theirs, FE_UPWARD);
+    assert_int_equal(fegetround(), FE_DOWNWARD);
+    fesetround(FE_TONEAREST);
+    coro_free(c);
+}
+
+/* uses about depth * 512 bytes of stack */
+__attribute__((noinline)) static long recurse(long depth)
+{
+    volatile char pad[480];
+    pad[0] = (char)depth;
+    pad[sizeof pad - 1] = 1;
+    if (depth <= 0)
+        return pad[0];
+    return recurse(depth - 1) + pad[sizeof pad - 1];
+}
+
+static void *deep(void *arg)
+{
+    return (void *)recurse((long)arg);
+}
+
+static void test_deep_recursion_fits(void **state)
+{
+    (void)state;
+    /* about 128 KiB of frames on a 256 KiB stack (sanitizers make frames bigger) */
+    struct coro *c = coro_create(deep, 256 * 1024, 0);
+    assert_int_equal((long)coro_switch(c, (void *)250), 250);
+    coro_free(c);
+}
+
+static void test_stack_rounding_and_guard(void **state)
+{
+    (void)state;
+    long page = sysconf(_SC_PAGESIZE);
+    struct coro *c = coro_create(child_fn, 10000, 0);
+    void *lo, *hi, *guard;
+    coro_stack_bounds(c, &lo, &hi, &guard);
+    assert_int_equal((char *)hi - (char *)lo, (10000 + page - 1) / page * page);
+    assert_ptr_equal(guard, (char *)lo - page);
+    coro_free(c);
+    c = coro_create(child_fn, 0, CORO_NO_GUARD);
+    coro_stack_bounds(c, &lo, &hi, &guard);
+    assert_int_equal((char *)hi - (char *)lo, CORO_DEFAULT_STACK);
+    assert_null(guard);
+    assert_string_equal(coro_switch(c, NULL), "child done");
+    coro_free(c);
+}
+
+/* ---- the guard page ---- */
+
+enum { HIT_GUARD = 42, HIT_ELSEWHERE = 43 };
+static char *g_guard_lo, *g_guard_hi;
+
+static void on_segv(int sig, siginfo_t *si, void *ctx)
+{
+    (void)sig;
+    (void)ctx;
+    char *a = si->si_addr;
+    _exit(a >= g_guard_lo && a < g_guard_hi ? HIT_GUARD : HIT_ELSEWHERE);
+}
+
+static void *overflow(void *arg)
+{
+    (void)arg;
+    recurse(1000000); /* 500 MB of frames on a 64 KiB stack */
+    return NULL;
+}
+
+/* runs in a child: a coroutine recurses past the bottom of its stack */
+static void overflow_child(void *arg)
+{
+    (void)arg;
+    struct coro *c = coro_create(overflow, 64 * 1024, 0);
+    if (!c)
+        die("coro_create");
+    void *lo, *hi, *guard;
+    coro_stack_bounds(c, &lo, &hi, &guard);
+    g_guard_lo = guard;
+    g_guard_hi = lo;
+    /* the handler cannot run on the overflowed stack: give it one of its own */
+    static char altstack[64 * 1024];
+    stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack };
+    CHECK_SYS(sigaltstack(&ss, NULL));
+    struct sigaction sa = { .sa_sigaction = on_segv, .sa_flags = SA_SIGINFO | SA_ONSTACK };
+    sigemptyset(&sa.sa_mask);
+    CHECK_SYS(sigaction(SIGSEGV, &sa, NULL));
+    coro_switch(c, NULL);
+    _exit(1); /* not reached */
+}
+
+static void test_overflow_hits_guard_page(void **state)
+{
+    (void)state;
+    struct captured *c = malloc(sizeof *c);
+    assert_non_null(c);
+    capture(overflow_child, NULL, 30 * NS_PER_S, c);
+    int code = exitcode_of(c->status);
+#ifdef CORO_ASAN
+    /* AddressSanitizer may catch the overflow first and report it itself */
+    if (code == 1 && strstr(c->err, "AddressSanitizer")) {
+        free(c);
+        return;
+    }
+#endif
+    if (code != HIT_GUARD)
+        fail_msg("the child ended with %d, not %d (SIGSEGV in the guard page)\n%s", code, HIT_GUARD, c->err);
+    free(c);
+}
+
+/* ---- stacks are given back ---- */
+
+static int count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    int n = 0, ch;
+    while ((ch = fgetc(f)) != EOF)
+        n += ch == '\n';
+    fclose(f);
+    return n;
+}
+
+static void *bump(void *arg)
+{
+    long *n = arg;
+    ++*n;
+    coro_switch(coro_parent(coro_current()), NULL);
+    ++*n;
+    return NULL;
+}
+
+static void test_stacks_freed(void **state)
+{
+    (void)state;
+    enum { N = 500 };
+    static struct coro *cs[N];
+    long n = 0;
+    for (int round = 0; round < 2; round++) {
+        int before = count_lines("/proc/self/maps");
+        for (int i = 0; i < N; i++) {
+            cs[i] = coro_create(bump, 0, 0);
+            assert_non_null(cs[i]);
+        }
+        /* every guarded stack is two mappings, unless its neighbour merged with it */
+        assert_true(count_lines("/proc/self/maps") >= before + N);
+        for (int i = 0; i < N; i++)
+            coro_switch(cs[i], &n); /* start them all: each stops half-way */
+        for (int i = 0; i < N; i += 2)
+            coro_switch(cs[i], NULL); /* finish every other one */
+        for (int i = 0; i < N; i++)
+            coro_free(cs[i]);
+#ifndef CORO_TSAN /* TSan keeps the memory of each fiber's state for reuse */
+        if (round == 1) /* (round 0 may leave malloc's own mappings behind) */
+            assert_int_equal(count_lines("/proc/self/maps"), before);
+#else
+        (void)before;
+#endif
+    }
+    assert_int_equal(n, 2 * (N + N / 2));
+}
+
+/* ---- threads: each has its own main coroutine ---- */
+
+struct pingpong {
+    struct coro *main, *co;
+    long rounds, total;
+};
+
+static void *counting(void *arg)
+{
+    struct pingpong *p = arg;
+    for (long i = 0; i < p->rounds; i++)
+        p->total += (long)coro_switch(p->main, (void *)i);
+    return NULL;
+}
+
+static void *thread_fn(void *arg)
+{
+    struct pingpong *p = arg;
+    p->main = coro_current();
+    p->co = coro_create(counting, 0, 0);
+    if (!p->co)
+        return NULL;
+    void *v = coro_switch(p->co, p);
+    while (!coro_done(p->co))
+        v = coro_switch(p->co, (void *)((long)v + 1));
+    coro_free(p->co);
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    struct pingpong p[2] = { { .rounds = 20000 }, { .rounds = 30000 } };
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        CHECK_PT(pthread_create(&th[i], NULL, thread_fn, &p[i]));
+    for (int i = 0; i < 2; i++)
+        CHECK_PT(pthread_join(th[i], NULL));
+    assert_ptr_not_equal(p[0].main, p[1].main);
+    assert_ptr_not_equal(p[0].main, coro_main());
+    for (int i = 0; i < 2; i++) /* sum of i + 1 for i < rounds */
+        assert_int_equal(p[i].total, p[i].rounds * (p[i].rounds + 1) / 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_backend),
+        cmocka_unit_test(test_switch_order),
+        cmocka_unit_test(test_values_both_ways),
+        cmocka_unit_test(test_current_and_main),
+        cmocka_unit_test(test_finish_returns_to_parent),
+        cmocka_unit_test(test_finished_parent_passes_to_grandparent),
+        cmocka_unit_test(test_set_parent),
+        cmocka_unit_test(test_fpu_modes_per_coroutine),
+        cmocka_unit_test(test_deep_recursion_fits),
+        cmocka_unit_test(test_stack_rounding_and_guard),
+        cmocka_unit_test(test_overflow_hits_guard_page),
+        cmocka_unit_test(test_stacks_freed),
+        cmocka_unit_test(test_threads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,529 @@
+/* test_hub.c: the gevent-style hub of chapters/07-coroutine/hub.c: timers fire in
+ * order and on time, join (result, timeout, errors), yield order, I/O readiness
+ * wakes the right task, a loopback echo, 10,000 sleepers in bounded time, stacks and
+ * descriptors given back, and independent hubs in two threads.
+ * tests/test_hub_uc.c runs all of it again on the ucontext switch. */
+#include "common.h"
+#include "../chapters/07-coroutine/coro.h"
+#include "../chapters/07-coroutine/hub.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#ifdef CORO_UCONTEXT
+#define EXPECTED_BACKEND "ucontext"
+#else
+#define EXPECTED_BACKEND "x86-64 assembly"
+#endif
+
+static void test_backend(void **state)
+{
+    (void)state;
+    assert_string_equal(coro_backend(), EXPECTED_BACKEND);
+}
+
+/* ---- timers ---- */
+
+struct sleeper {
+    int64_t ns;      /* how long to sleep */
+    int64_t t0;      /* when the test started */
+    int64_t woke;    /* when it woke, since t0 */
+    int order;       /* the how-manieth to wake */
+};
+static int g_woken;
+
+static void *sleep_task(void *arg)
+{
+    struct sleeper *s = arg;
+    co_sleep(s->ns);
+    s->woke = now_ns() - s->t0;
+    s->order = g_woken++;
+    return NULL;
+}
+
+static void test_timers_in_order_and_on_time(void **state)
+{
+    (void)state;
+    static const int ms[] = { 120, 20, 80, 40, 100, 60, 0 };
+    enum { N = ARRAY_LEN(ms) };
+    struct sleeper s[N];
+    struct hub_task *t[N];
+    g_woken = 0;
+    int64_t t0 = now_ns();
+    for (int i = 0; i < N; i++) {
+        s[i] = (struct sleeper){ .ns = ms[i] * NS_PER_MS, .t0 = t0 };
+        t[i] = hub_spawn(sleep_task, &s[i]);
+        assert_non_null(t[i]);
+    }
+    assert_int_equal(hub_joinall(t, N, 10 * NS_PER_S), 0);
+    for (int i = 0; i < N; i++) {
+        int rank = 0; /* how many sleep less: that is its expected place */
+        for (int j = 0; j < N; j++)
+            rank += ms[j] < ms[i];
+        assert_int_equal(s[i].order, rank);
+        assert_true(s[i].woke >= s[i].ns);                    /* never early */
+        assert_true(s[i].woke <= s[i].ns + 300 * NS_PER_MS);  /* and not very late */
+    }
+    hub_close();
+}
+
+static void test_equal_sleeps_wake_in_spawn_order(void **state)
+{
+    (void)state;
+    enum { N = 50 };
+    struct sleeper s[N];
+    struct hub_task *t[N];
+    g_woken = 0;
+    for (int i = 0; i < N; i++) {
+        s[i] = (struct sleeper){ .ns = 20 * NS_PER_MS, .t0 = now_ns() };
+        t[i] = hub_spawn(sleep_task, &s[i]);
+    }
+    assert_int_equal(hub_joinall(t, N, 10 * NS_PER_S), 0);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(s[i].order, i);
+    hub_close();
+}
+
+static void test_main_sleeps_too(void **state)
+{
+    (void)state;
+    /* the main coroutine's co_sleep lets the tasks run meanwhile */
+    struct sleeper s = { .ns = 10 * NS_PER_MS, .t0 = now_ns() };
+    g_woken = 0;
+    struct hub_task *t = hub_spawn(sleep_task, &s);
+    int64_t t0 = now_ns();
+    co_sleep(50 * NS_PER_MS);
+    assert_true(now_ns() - t0 >= 50 * NS_PER_MS);
+    assert_int_equal(g_woken, 1);
+    assert_int_equal(hub_join(t, 0, NULL), 0);
+    hub_close();
+}
+
+/* ---- join ---- */
+
+static void *slow_answer(void *arg)
+{
+    co_sleep((int64_t)(intptr_t)arg);
+    return (void *)42;
+}
+
+static void test_join_result_and_timeout(void **state)
+{
+    (void)state;
+    struct hub_task *t = hub_spawn(slow_answer, (void *)(intptr_t)(200 * NS_PER_MS));
+    void *r = NULL;
+    int64_t t0 = now_ns();
+    assert_int_equal(hub_join(t, 30 * NS_PER_MS, &r), ETIMEDOUT);
+    int64_t waited = now_ns() - t0;
+    assert_true(waited >= 30 * NS_PER_MS && waited < 2 * NS_PER_S);
+    assert_null(r);
+    assert_int_equal(hub_join(t, 5 * NS_PER_S, &r), 0); /* t lived on: join again */
+    assert_ptr_equal(r, (void *)42);
+    assert_int_equal(hub_stats().tasks, 0); /* the join freed it */
+    hub_close();
+}
+
+static struct hub_task *g_self;
+
+static void *join_self(void *arg)
+{
+    (void)arg;
+    return (void *)(intptr_t)hub_join(g_self, -1, NULL);
+}
+
+static struct hub_task *g_target;
+
+static void *join_target(void *arg)
+{
+    (void)arg;
+    return (void *)(intptr_t)hub_join(g_target, -1, NULL);
+}
+
+static void test_join_errors(void **state)
+{
+    (void)state;
+    void *r;
+    g_self = hub_spawn(join_self, NULL);
+    assert_int_equal(hub_join(g_self, NS_PER_S, &r), 0);
+    assert_int_equal((intptr_t)r, EDEADLK); /* a task cannot join itself */
+
+    /* one joiner per task, as with pthread_join */
+    g_target = hub_spawn(slow_answer, (void *)(intptr_t)(50 * NS_PER_MS));
+    struct hub_task *j = hub_spawn(join_target, NULL);
+    hub_yield(); /* j starts and waits on the target */
+    assert_int_equal(hub_join(g_target, NS_PER_S, NULL), EINVAL);
+    assert_int_equal(hub_join(j, NS_PER_S, &r), 0);
+    assert_int_equal((intptr_t)r, 0);
+    hub_close();
+}
+
+static void *quick_task(void *arg)
+{
+    return arg;
+}
+
+static void test_detach_and_finished(void **state)
+{
+    (void)state;
+    struct hub_task *a = hub_spawn(quick_task, "a");
+    struct hub_task *b = hub_spawn(slow_answer, (void *)(intptr_t)(20 * NS_PER_MS));
+    struct hub_task *c = hub_spawn(quick_task, "c");
+    hub_detach(b); /* freed by the hub when it ends */
+    assert_int_equal(hub_stats().tasks, 3);
+    hub_yield(); /* a and c run to the end, b starts sleeping */
+    assert_int_equal(hub_stats().tasks, 3);
+    void *r;
+    assert_int_equal(hub_join(a, 0, &r), 0); /* finished already: no waiting */
+    assert_string_equal(r, "a");
+    co_sleep(60 * NS_PER_MS);
+    assert_int_equal(hub_stats().tasks, 1); /* b is gone; c waits for its join */
+    assert_int_equal(hub_join(c, 0, &r), 0);
+    assert_string_equal(r, "c");
+    assert_int_equal(hub_stats().tasks, 0);
+    hub_close();
+}
+
+/* ---- yield ---- */
+
+static char g_trail[32];
+
+static void *yielder(void *arg)
+{
+    char id = *(const char *)arg;
+    for (int i = 0; i < 3; i++) {
+        g_trail[strlen(g_trail)] = id;
+        hub_yield();
+    }
+    return NULL;
+}
+
+static void test_yield_round_robin(void **state)
+{
+    (void)state;
+    memset(g_trail, 0, sizeof g_trail);
+    struct hub_task *t[3] = {
+        hub_spawn(yielder, "a"), hub_spawn(yielder, "b"), hub_spawn(yielder, "c"),
+    };
+    assert_int_equal(hub_joinall(t, 3, 5 * NS_PER_S), 0);
+    assert_string_equal(g_trail, "abcabcabc");
+    assert_true(hub_stats().switches >= 9);
+    hub_close();
+}
+
+/* ---- descriptors ---- */
+
+struct reader {
+    int fd, index;
+    char got[32];
+    int order;
+};
+static int g_reads;
+
+static void *read_task(void *arg)
+{
+    struct reader *r = arg;
+    ssize_t n = co_read(r->fd, r->got, sizeof r->got - 1);
+    if (n > 0)
+        r->got[n] = '\0';
+    r->order = g_reads++;
+    return (void *)n;
+}
+
+static void test_io_wakes_the_right_task(void **state)
+{
+    (void)state;
+    enum { N = 5 };
+    int p[N][2];
+    struct reader r[N];
+    struct hub_task *t[N];
+    g_reads = 0;
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(pipe2(p[i], O_CLOEXEC | O_NONBLOCK), 0);
+        r[i] = (struct reader){ .fd = p[i][0], .index = i, .order = -1 };
+        t[i] = hub_spawn(read_task, &r[i]);
+    }
+    hub_yield(); /* all five are waiting now */
+    static const int write_order[N] = { 3, 0, 4, 2, 1 };
+    for (int k = 0; k < N; k++) {
+        int i = write_order[k];
+        char msg[32];
+        int len = snprintf(msg, sizeof msg, "for reader %d", i);
+        assert_int_equal(write(p[i][1], msg, (size_t)len), len);
+        for (int spin = 0; spin < 100 && g_reads == k; spin++)
+            co_sleep(NS_PER_MS); /* until that reader has run */
+        assert_int_equal(g_reads, k + 1);
+    }
+    assert_int_equal(hub_joinall(t, N, 5 * NS_PER_S), 0);
+    for (int k = 0; k < N; k++) {
+        int i = write_order[k];
+        char want[32];
+        snprintf(want, sizeof want, "for reader %d", i);
+        assert_string_equal(r[i].got, want);
+        assert_int_equal(r[i].order, k);
+    }
+    for (int i = 0; i < N; i++) {
+        close(p[i][0]);
+        close(p[i][1]);
+    }
+    hub_close();
+}
+
+static void test_wait_fd_timeout_and_busy(void **state)
+{
+    (void)state;
+    int p[2];
+    assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+    int64_t t0 = now_ns();
+    assert_int_equal(co_wait_fd(p[0], EPOLLIN, 30 * NS_PER_MS), ETIMEDOUT);
+    assert_true(now_ns() - t0 >= 30 * NS_PER_MS);
+    assert_int_equal(co_wait_fd(p[1], EPOLLOUT, NS_PER_S), 0); /* a pipe is writable */
+    /* a second waiter on the same descriptor is refused (gevent refuses it too) */
+    struct reader r = { .fd = p[0] };
+    struct hub_task *t = hub_spawn(read_task, &r);
+    hub_yield();
+    assert_int_equal(co_wait_fd(p[0], EPOLLIN, NS_PER_S), EEXIST);
+    assert_int_equal(write(p[1], "x", 1), 1);
+    void *n;
+    assert_int_equal(hub_join(t, NS_PER_S, &n), 0);
+    assert_int_equal((intptr_t)n, 1);
+    close(p[0]);
+    close(p[1]);
+    hub_close();
+}
+
+/* a loopback echo: co_accept, co_connect, co_read, co_write */
+struct echo {
+    int lfd;
+    struct sockaddr_in addr;
+    size_t len;
+    int ok;
+};
+
+static void *echo_server(void *arg)
+{
+    struct echo *e = arg;
+    int c = co_accept(e->lfd, NULL, NULL);
+    if (c == -1)
+        return NULL;
+    char buf[4096];
+    ssize_t n;
+    while ((n = co_read(c, buf, sizeof buf)) > 0)
+        if (co_write(c, buf, (size_t)n) != n)
+            break;
+    close(c);
+    return NULL;
+}
+
+static void *echo_client(void *arg)
+{
+    struct echo *e = arg;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd == -1 || co_connect(fd, (struct sockaddr *)&e->addr, sizeof e->addr) == -1)
+        return NULL;
+    char *out = malloc(e->len), *in = malloc(e->len);
+    for (size_t i = 0; i < e->len; i++)
+        out[i] = (char)(i * 7 + 3);
+    /* larger than one read; small enough for the loopback buffers to hold all of the
+     * echo while we are still writing (one task cannot read and write at once: a
+     * descriptor has one waiter at a time) */
+    e->ok = co_write(fd, out, e->len) == (ssize_t)e->len;
+    shutdown(fd, SHUT_WR);
+    size_t got = 0;
+    ssize_t n;
+    while (got < e->len && (n = co_read(fd, in + got, e->len - got)) > 0)
+        got += (size_t)n;
+    e->ok = e->ok && got == e->len && memcmp(in, out, e->len) == 0;
+    free(out);
+    free(in);
+    close(fd);
+    return NULL;
+}
+
+static void test_loopback_echo(void **state)
+{
+    (void)state;
+    struct echo e = { .len = 64 * 1024 };
+    e.lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    assert_true(e.lfd >= 0);
+    e.addr.sin_family = AF_INET;
+    e.addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof e.addr;
+    assert_int_equal(bind(e.lfd, (struct sockaddr *)&e.addr, sizeof e.addr), 0);
+    assert_int_equal(getsockname(e.lfd, (struct sockaddr *)&e.addr, &len), 0);
+    assert_int_equal(listen(e.lfd, 8), 0);
+    struct hub_task *t[2] = { hub_spawn(echo_server, &e), hub_spawn(echo_client, &e) };
+    assert_int_equal(hub_joinall(t, 2, 10 * NS_PER_S), 0);
+    assert_true(e.ok);
+    close(e.lfd);
+    hub_close();
+}
+
+/* ---- many ---- */
+
+static void *nap(void *arg)
+{
+    co_sleep((int64_t)(intptr_t)arg);
+    return NULL;
+}
+
+/* ThreadSanitizer treats every coroutine as a thread of its own (a fiber): gcc's TSan
+ * runtime holds at most 8128 threads and fibers at a time, and maps over a megabyte
+ * for each, so its builds run fewer */
+#ifdef CORO_TSAN
+#define SLEEPERS 1000
+#else
+#define SLEEPERS 10000
+#endif
+
+static void test_ten_thousand_sleepers(void **state)
+{
+    (void)state;
+    enum { N = SLEEPERS };
+    struct hub_task **t = calloc(N, sizeof *t);
+    assert_non_null(t);
+    int64_t t0 = now_ns();
+    for (int i = 0; i < N; i++) {
+        t[i] = hub_spawn(nap, (void *)(intptr_t)(50 * NS_PER_MS));
+        assert_non_null(t[i]);
+    }
+    assert_int_equal(hub_stats().tasks, N);
+    assert_int_equal(hub_joinall(t, N, 20 * NS_PER_S), 0);
+    int64_t wall = now_ns() - t0;
+    assert_true(wall >= 50 * NS_PER_MS);
+    assert_true(wall < 10 * NS_PER_S); /* serially it would be 500 s */
+    assert_int_equal(hub_stats().tasks, 0);
+    free(t);
+    hub_close();
+}
+
+/* ---- what is given back ---- */
+
+static int count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    int n = 0;
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
+}
+
+static int count_maps(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    assert_non_null(f);
+    int n = 0, ch;
+    while ((ch = fgetc(f)) != EOF)
+        n += ch == '\n';
+    fclose(f);
+    return n;
+}
+
+static void run_a_hub(void)
+{
+    struct hub_task *t[100];
+    for (int i = 0; i < 100; i++)
+        t[i] = hub_spawn(nap, (void *)(intptr_t)((i % 5) * NS_PER_MS));
+    assert_int_equal(hub_joinall(t, 50, 5 * NS_PER_S), 0);
+    /* the other 50 are closed down unjoined: some finished, some still asleep */
+    hub_close();
+}
+
+static void test_stacks_and_fds_freed(void **state)
+{
+    (void)state;
+    run_a_hub(); /* the first round may leave malloc's own mappings behind */
+    int fds = count_fds(), maps = count_maps();
+    run_a_hub();
+    assert_int_equal(count_fds(), fds);   /* the epoll descriptor is closed */
+#ifndef CORO_TSAN /* TSan keeps the memory of each fiber's state for reuse */
+    assert_int_equal(count_maps(), maps); /* every stack is unmapped */
+#else
+    (void)maps;
+#endif
+}
+
+/* ---- a hub per thread ---- */
+
+struct thread_run {
+    int sleepers_ok, pipe_ok;
+};
+
+static void *read_into(void *arg)
+{
+    char *buf = arg; /* 8 bytes; the first is the descriptor */
+    int fd = buf[0];
+    ssize_t n = co_read(fd, buf, 7);
+    buf[n > 0 ? n : 0] = '\0';
+    return NULL;
+}
+
+static void *hub_thread(void *arg)
+{
+    struct thread_run *r = arg;
+    struct hub_task *t[200];
+    for (int i = 0; i < 200; i++)
+        t[i] = hub_spawn(nap, (void *)(intptr_t)((i % 7) * NS_PER_MS));
+    r->sleepers_ok = hub_joinall(t, 200, 10 * NS_PER_S) == 0;
+    int p[2];
+    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0) {
+        char buf[8] = { (char)p[0] };
+        struct hub_task *rt = hub_spawn(read_into, buf);
+        co_sleep(NS_PER_MS);
+        r->pipe_ok = write(p[1], "hello", 5) == 5 && hub_join(rt, NS_PER_S, NULL) == 0 &&
+                     strcmp(buf, "hello") == 0;
+        close(p[0]);
+        close(p[1]);
+    }
+    hub_close();
+    return NULL;
+}
+
+static void test_hub_per_thread(void **state)
+{
+    (void)state;
+    struct thread_run r[2] = { { 0 } };
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        CHECK_PT(pthread_create(&th[i], NULL, hub_thread, &r[i]));
+    for (int i = 0; i < 2; i++)
+        CHECK_PT(pthread_join(th[i], NULL));
+    for (int i = 0; i < 2; i++) {
+        assert_true(r[i].sleepers_ok);
+        assert_true(r[i].pipe_ok);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_backend),
+        cmocka_unit_test(test_timers_in_order_and_on_time),
+        cmocka_unit_test(test_equal_sleeps_wake_in_spawn_order),
+        cmocka_unit_test(test_main_sleeps_too),
+        cmocka_unit_test(test_join_result_and_timeout),
+        cmocka_unit_test(test_join_errors),
+        cmocka_unit_test(test_detach_and_finished),
+        cmocka_unit_test(test_yield_round_robin),
+        cmocka_unit_test(test_io_wakes_the_right_task),
+        cmocka_unit_test(test_wait_fd_timeout_and_busy),
+        cmocka_unit_test(test_loopback_echo),
+        cmocka_unit_test(test_ten_thousand_sleepers),
+        cmocka_unit_test(test_stacks_and_fds_freed),
+        cmocka_unit_test(test_hub_per_thread),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,244 @@
+/* test_lockwatch.c: the tests of chapters/05-deadlock: the lockwatch module (holders,
+ * trylock and timed lock, the wait-for chain of an ABBA deadlock, the watchdog's stall
+ * detection and report) and deadlock_early_return (detects its deadlock within bounds,
+ * names the holder, exits 1; --fixed completes). Code that leaves a thread blocked
+ * forever runs in a child process (testutil.h), which simply exits. */
+#include "../chapters/05-deadlock/lockwatch.h"
+#include "testutil.h"
+
+#include <errno.h>
+#include <semaphore.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SECONDS(x) ((int64_t)((x) * 1e9))
+
+static void sem_wait_ok(sem_t *s)
+{
+    while (sem_wait(s) == -1)
+        if (errno != EINTR)
+            die("sem_wait");
+}
+
+static void test_holder_recorded(void **state)
+{
+    (void)state;
+    struct wlock l;
+    char who[WATCH_NAME_MAX];
+    wlock_init(&l, "L");
+    assert_string_equal(wlock_holder(&l, who, sizeof who), "");
+    wlock_lock(&l);
+    assert_string_equal(wlock_holder(&l, who, sizeof who), "main");
+    wlock_unlock(&l);
+    assert_string_equal(wlock_holder(&l, who, sizeof who), "");
+    assert_int_equal(wlock_trylock(&l), 0);
+    assert_string_equal(wlock_holder(&l, who, sizeof who), "main");
+    wlock_unlock(&l);
+    wlock_destroy(&l);
+}
+
+/* ---- a thread holds a lock until told to let go ---- */
+
+struct hold {
+    struct wlock *lock;
+    sem_t ready, go;
+};
+
+static void hold_until_go(void *arg)
+{
+    struct hold *h = arg;
+    wlock_lock(h->lock);
+    CHECK_SYS(sem_post(&h->ready));
+    sem_wait_ok(&h->go);
+    wlock_unlock(h->lock);
+}
+
+static void test_trylock_and_timedlock_name_the_holder(void **state)
+{
+    (void)state;
+    struct wlock l;
+    struct hold h = { .lock = &l };
+    struct wthread t;
+    wlock_init(&l, "L");
+    assert_int_equal(sem_init(&h.ready, 0, 0), 0);
+    assert_int_equal(sem_init(&h.go, 0, 0), 0);
+    wthread_start(&t, "holder", hold_until_go, &h);
+    sem_wait_ok(&h.ready);
+
+    char who[WATCH_NAME_MAX], why[256];
+    assert_string_equal(wlock_holder(&l, who, sizeof who), "holder");
+    assert_int_equal(wlock_trylock(&l), EBUSY);
+    int64_t t0 = now_ns();
+    assert_int_equal(wlock_timedlock(&l, 100 * NS_PER_MS, why, sizeof why), ETIMEDOUT);
+    int64_t waited = now_ns() - t0;
+    assert_true(waited >= 90 * NS_PER_MS); /* a timed lock waits (almost) its time */
+    assert_true(waited < SECONDS(5));      /* and comes back: generous, the machine is shared */
+    assert_string_equal(why, "main waits for L, held by holder, which is not waiting for a lock");
+
+    CHECK_SYS(sem_post(&h.go));
+    assert_int_equal(wthread_join_all(&t, 1, SECONDS(5)), 0);
+    assert_true(t.joined);
+    assert_int_equal(wlock_timedlock(&l, SECONDS(5), why, sizeof why), 0);
+    wlock_unlock(&l);
+    wlock_destroy(&l);
+    sem_destroy(&h.ready);
+    sem_destroy(&h.go);
+}
+
+/* ---- ABBA with timed locks: the chain of waits is a cycle ---- */
+
+static struct wlock g_a, g_b;
+static pthread_barrier_t g_both;
+
+struct side {
+    struct wlock *first, *second;
+    int rc;
+    char why[256];
+};
+
+static void abba_side(void *arg)
+{
+    struct side *s = arg;
+    wlock_lock(s->first);
+    int rc = pthread_barrier_wait(&g_both); /* each holds its first lock now */
+    if (rc != 0 && rc != PTHREAD_BARRIER_SERIAL_THREAD)
+        die_en(rc, "pthread_barrier_wait");
+    s->rc = wlock_timedlock(s->second, 300 * NS_PER_MS, s->why, sizeof s->why);
+    if (s->rc == 0)
+        wlock_unlock(s->second);
+    wlock_unlock(s->first);
+}
+
+static void test_timed_abba_reports_cycle(void **state)
+{
+    (void)state;
+    wlock_init(&g_a, "A");
+    wlock_init(&g_b, "B");
+    assert_int_equal(pthread_barrier_init(&g_both, NULL, 2), 0);
+    struct side x = { .first = &g_a, .second = &g_b }, y = { .first = &g_b, .second = &g_a };
+    struct wthread t[2];
+    wthread_start(&t[0], "x", abba_side, &x);
+    wthread_start(&t[1], "y", abba_side, &y);
+    assert_int_equal(wthread_join_all(t, 2, SECONDS(10)), 0);
+    /* the first to time out sees the other still waiting: a cycle */
+    assert_true(x.rc == ETIMEDOUT || y.rc == ETIMEDOUT);
+    const char *cycle_x = "x waits for B, held by y; y waits for A, held by x: a cycle, a deadlock";
+    const char *cycle_y = "y waits for A, held by x; x waits for B, held by y: a cycle, a deadlock";
+    if (strcmp(x.why, cycle_x) != 0 && strcmp(y.why, cycle_y) != 0)
+        fail_msg("no cycle reported:\n  x: %s\n  y: %s", x.why, y.why);
+    assert_int_equal(pthread_barrier_destroy(&g_both), 0);
+    wlock_destroy(&g_a);
+    wlock_destroy(&g_b);
+}
+
+/* ---- the watchdog: a lock leaked by a thread that ended, a waiter stuck forever ---- */
+
+static struct wlock g_leaked;
+
+static void leak(void *arg)
+{
+    (void)arg;
+    wlock_lock(&g_leaked); /* and return without unlocking */
+}
+
+static void wait_forever(void *arg)
+{
+    (void)arg;
+    wlock_lock(&g_leaked);
+    wlock_unlock(&g_leaked); /* never reached */
+}
+
+/* in a child: the stuck thread is left behind when it exits */
+static void stall_scenario(void *arg)
+{
+    (void)arg;
+    static struct wthread leaker, waiter;
+    trace("a lock leaked by a thread that returns, and a thread that waits for it");
+    wlock_init(&g_leaked, "leaked");
+    wthread_start(&leaker, "leaker", leak, NULL);
+    if (wthread_join_all(&leaker, 1, SECONDS(5)) != 0)
+        fatal("the leaker did not end");
+    wthread_start(&waiter, "waiter", wait_forever, NULL);
+    int64_t t0 = now_ns();
+    int rc = wthread_join_all(&waiter, 1, 200 * NS_PER_MS);
+    printf("join_all: %s after %.3f s\n", rc == ETIMEDOUT ? "stalled" : "joined", (double)(now_ns() - t0) / 1e9);
+    fflush(stdout);
+    watch_report();
+}
+
+static void test_watchdog_reports_leaked_lock(void **state)
+{
+    (void)state;
+    struct captured c;
+    capture(stall_scenario, NULL, SECONDS(30), &c);
+    if (!WIFEXITED(c.status) || WEXITSTATUS(c.status) != 0)
+        fail_msg("the scenario failed:\n%s\n%s", c.out, c.err);
+    double secs = -1;
+    const char *p = strstr(c.out, "join_all: stalled after ");
+    if (!p || sscanf(p, "join_all: stalled after %lf", &secs) != 1)
+        fail_msg("no stall detected:\n%s", c.out);
+    assert_true(secs >= 0.15 && secs < 5.0); /* about the 200 ms asked for; generous */
+    const char *must[] = {
+        "lock \"leaked\"", "held by leaker (tid", "gone from /proc/self/task: the thread has ended",
+        "glibc's mutex word says: locked, owner tid", "waiting: waiter", "state S (sleeping)",
+    };
+    for (size_t i = 0; i < ARRAY_LEN(must); i++)
+        if (!strstr(c.out, must[i]))
+            fail_msg("the report lacks \"%s\":\n%s", must[i], c.out);
+}
+
+/* ---- the program ---- */
+
+static void program_path(const char *prog, char *buf, size_t len)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    assert_true(n > 0);
+    exe[n] = '\0';
+    *strrchr(exe, '/') = '\0';
+    *strrchr(exe, '/') = '\0';
+    snprintf(buf, len, "%s/chapters/05-deadlock/%s", exe, prog);
+    if (access(buf, X_OK) != 0)
+        fail_msg("%s is not built (make -C chapters/05-deadlock)", buf);
+}
+
+static void test_early_return_detected(void **state)
+{
+    (void)state;
+    char path[4200];
+    program_path("deadlock_early_return", path, sizeof path);
+    char *argv[] = { path, "--quick", NULL };
+    struct captured c;
+    int64_t t0 = now_ns();
+    capture_exec(argv, SECONDS(60), &c);
+    double secs = (double)(now_ns() - t0) / 1e9;
+    if (!WIFEXITED(c.status) || WEXITSTATUS(c.status) != 1)
+        fail_msg("expected exit status 1:\n%s\n%s", c.out, c.err);
+    assert_true(secs < 20.0); /* --quick: a 200 ms watchdog; bounded, generously */
+    if (!strstr(c.out, "held by get_value-") || !strstr(c.out, "the thread has ended") ||
+        !strstr(c.out, "waiting: get_value-"))
+        fail_msg("the report does not name the holder and the waiters:\n%s", c.out);
+
+    char *fixed[] = { path, "--quick", "--fixed", NULL };
+    capture_exec(fixed, SECONDS(60), &c);
+    if (!WIFEXITED(c.status) || WEXITSTATUS(c.status) != 0 ||
+        !strstr(c.out, "all 30 threads finished; the lock is free"))
+        fail_msg("--fixed did not complete:\n%s\n%s", c.out, c.err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_holder_recorded),
+        cmocka_unit_test(test_trylock_and_timedlock_name_the_holder),
+        cmocka_unit_test(test_timed_abba_reports_cycle),
+        cmocka_unit_test(test_watchdog_reports_leaked_lock),
+        cmocka_unit_test(test_early_return_detected),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

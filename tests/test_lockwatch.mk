@@ -1,0 +1,1 @@
+test_lockwatch_MODULES = ../chapters/05-deadlock/lockwatch.c

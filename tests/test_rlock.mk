@@ -1,0 +1,1 @@
+test_rlock_MODULES = ../chapters/06-rlock/rlock.c

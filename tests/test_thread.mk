@@ -1,0 +1,1 @@
+test_thread_MODULES = ../chapters/04-thread/thread.c
