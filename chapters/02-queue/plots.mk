@@ -1,0 +1,3 @@
+# chapter 02's experiments and figures (see mk/plots.mk)
+$(eval $(call experiment,02-queue,queue_bench,messages per second between processes))
+$(eval $(call figure,queue_bench,queue_bench))
