@@ -1,0 +1,30 @@
+# gil_fetch.gp: the interview question: fetching pages from a slow server with N threads,
+# then with CPU-heavy parsing of each page.
+# data: chapters/08-gil/gil_fetch --data (threads, fetch, gil, nogil: each median p10 p90 in
+#   ms; rounds, serial parse, cores)
+data = ARG1; out = ARG2
+load system("dirname '".ARG0."'")."/style.gp"
+
+stats data using 13 nooutput
+cores = STATS_max
+stats data using 12 nooutput
+parse = STATS_max
+set multiplot layout 1, 2 title "Fetching pages with N threads under the GIL" font ",15"
+set logscale x 2
+set logscale y 10
+set xlabel "fetcher threads N"
+set ylabel "time to fetch every page (ms, log scale)"
+set key bottom left
+set title "fetch only: the threads wait, and waiting overlaps" font ",12"
+plot data using 1:11 with lines lt 7 dt 3 lw 1.5 title "pages / N × server delay", \
+     ''   using 1:2:3:4 with yerrorlines lt 1 title "measured, GIL (median, p10-p90)"
+
+unset label 999
+set title "fetch + parse: the parsing takes turns" font ",12"
+set key bottom left
+plot data using 1:11 with lines lt 7 dt 3 lw 1.5 title "pages / N × server delay", \
+     parse with lines lt 2 dt 2 lw 1.5 title "pages × parse: one parser at a time", \
+     parse / cores with lines lt 3 dt 2 lw 1.5 title "pages × parse / cores", \
+     data using 1:5:6:7 with yerrorlines lt 2 title "measured, GIL", \
+     ''   using 1:8:9:10 with yerrorlines lt 3 title "measured, no GIL"
+unset multiplot

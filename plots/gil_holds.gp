@@ -1,0 +1,30 @@
+# gil_holds.gp: how long a thread keeps the GIL: each hold, and each turn (holds by one
+# thread in a row), new GIL and old, on two cores and on one.
+# data: chapters/08-gil/gil_timeline --data, block 4 (lo, hi, mid us, 4 x % of holds,
+#   4 x % of the time in turns)
+data = ARG1; out = ARG2
+load system("dirname '".ARG0."'")."/style.gp"
+
+set multiplot layout 1, 2 title "How long a thread keeps the GIL (CPU-bound threads)" font ",15"
+set logscale x 10
+set xrange [1:1e5]
+set xtics ("1 µs" 1, "10 µs" 10, "100 µs" 100, "1 ms" 1000, "10 ms" 1e4, "100 ms" 1e5)
+set yrange [0:105]
+set style fill solid 0.35 border
+set key top left
+set xlabel "length of a hold (take to drop)"
+set ylabel "share of all holds (%)"
+plot data index 4 using 3:4 with histeps lt 1 lw 2.5 title "new GIL", \
+     ''   index 4 using 3:5 with histeps lt 6 lw 2.5 dt 2 title "new GIL, one core", \
+     ''   index 4 using 3:6 with histeps lt 3 lw 2.5 title "old GIL", \
+     ''   index 4 using 3:7 with histeps lt 4 lw 2.5 dt 2 title "old GIL, one core"
+set arrow 1 from 5000, graph 0 to 5000, graph 1 nohead dt 3 lc rgb "#777777"
+set label 1 "5 ms" at 5000, graph 0.55 right offset -0.5, 0 font ",10" textcolor rgb "#555555"
+unset label 999
+set xlabel "length of a turn (until another thread takes the GIL)"
+set ylabel "share of the time spent in such turns (%)"
+plot data index 4 using 3:8 with histeps lt 1 lw 2.5 title "new GIL", \
+     ''   index 4 using 3:9 with histeps lt 6 lw 2.5 dt 2 title "new GIL, one core", \
+     ''   index 4 using 3:10 with histeps lt 3 lw 2.5 title "old GIL", \
+     ''   index 4 using 3:11 with histeps lt 4 lw 2.5 dt 2 title "old GIL, one core"
+unset multiplot

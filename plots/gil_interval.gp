@@ -1,0 +1,34 @@
+# gil_interval.gp: the switch interval trades the CPU-bound threads' throughput for the
+# I/O-bound thread's latency.
+# data: chapters/08-gil/gil_interval --data (interval ms, throughput ratio, rtt median p10
+#   p90 us, re-take p90 us, requests/s, hand-offs/s, run ms, solo ticks/s, held share)
+data = ARG1; out = ARG2
+load system("dirname '".ARG0."'")."/style.gp"
+
+set multiplot layout 1, 2 title "Choosing the switch interval: throughput against latency" font ",15"
+set logscale x 10
+set xrange [0.07:70]
+set xtics ("0.1" 0.1, "1" 1, "5" 5, "10" 10, "50" 50)
+set xlabel "switch interval (ms, log scale)"
+set arrow 1 from 5, graph 0 to 5, graph 1 nohead dt 3 lc rgb "#777777"
+set label 1 "CPython's default" at 5, graph 0.05 offset 0.5, 0 font ",10" textcolor rgb "#555555"
+set arrow 2 from 15, graph 0 to 15, graph 1 nohead dt 3 lc rgb "#D55E00"
+set label 2 "the lessons' 15 ms" at 15, graph 0.12 right offset -0.5, 0 font ",10" textcolor rgb "#D55E00"
+set ylabel "share of the time the CPU-bound thread held the GIL"
+set yrange [0.6:1.05]
+set key bottom right
+# (column 2, its ticks per second over one thread's alone, is in the data too; on a shared
+# virtual machine a core's speed drifts by +-20% between runs, too much to draw it here)
+plot data using 1:11 with linespoints lt 1 notitle, \
+     1 with lines lt 7 dt 3 lw 1 notitle
+
+unset label 999
+set logscale y 10
+set yrange [5:3e5]
+set ylabel "I/O thread's round trip (µs, log scale)"
+set key top left font ",11"
+plot data using 1:3:4:5 with yerrorlines lt 2 title "median, 10th-90th percentile", \
+     ''   using 1:(1e6 / $7) with linespoints lt 4 pt 6 title "mean (1 / requests per second)", \
+     1000 * x with lines lt 7 dt 3 lw 1.5 title "one interval", \
+     2000 * x with lines lt 7 dt 2 lw 1.5 title "two intervals (send and recv both wait)"
+unset multiplot
