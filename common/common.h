@@ -11,6 +11,8 @@
  *   trace    trace(): lines stamped with the time since start, the pid and a name
  *   children fork_child(), child_wait(), exitcode_of(), on_termination()
  *   cpus     pin_to_cpu()
+ *   numbers  mix64(), random_next(), random_unit()
+ *   builds   WB_ASAN, WB_TSAN: defined in sanitizer builds
  *
  * Link with common/libcommon.a (the shared rules in mk/rules.mk do it).
  */
@@ -26,6 +28,24 @@
 #include <time.h>
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* WB_ASAN / WB_TSAN are defined in AddressSanitizer / ThreadSanitizer builds (make
+ * SAN=address,... / SAN=thread): gcc says so with __SANITIZE_ADDRESS__ and
+ * __SANITIZE_THREAD__, clang through __has_feature. */
+#if defined(__SANITIZE_ADDRESS__)
+#define WB_ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define WB_TSAN 1
+#endif
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) && !defined(WB_ASAN)
+#define WB_ASAN 1
+#endif
+#if __has_feature(thread_sanitizer) && !defined(WB_TSAN)
+#define WB_TSAN 1
+#endif
+#endif
 
 /* ---- errors (err.c) --------------------------------------------------------------
  * Report "program: what: strerror" on stderr and exit(1). System calls set errno
@@ -169,6 +189,26 @@ int exitcode_of(int status);
  * SIGTERM or SIGHUP arrives, then ends the process by that same signal. Up to 8
  * functions; only the process that registered them runs them (not its children). */
 void on_termination(void (*cleanup)(void));
+
+/* ---- numbers (inline) ------------------------------------------------------------
+ * mix64: splitmix64's finalizer, a cheap, good hash of a 64-bit number. The CPU-bound
+ * loops of the workbook add up mix64(i): no compiler can reduce that sum to a formula.
+ * random_next / random_unit: splitmix64 as a tiny seeded generator, for the demos'
+ * random pauses: the same numbers on every run, like random.seed(1); random.random(). */
+static inline uint64_t mix64(uint64_t x)
+{
+    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return x ^ (x >> 31);
+}
+static inline uint64_t random_next(uint64_t *state)
+{
+    return mix64(*state += UINT64_C(0x9e3779b97f4a7c15));
+}
+static inline double random_unit(uint64_t *state) /* uniform in [0, 1) */
+{
+    return (double)(random_next(state) >> 11) * 0x1.0p-53;
+}
 
 /* Pins the calling thread to one CPU (0 .. cores-1), for the runs that compare a
  * hand-off on one core with a hand-off between cores. Dies on failure. */

@@ -173,18 +173,10 @@ static void buffered_then_child_dies(void *arg)
     printf(" / child exit %d\n", exitcode_of(st));
 }
 
-#if defined(__SANITIZE_THREAD__)
-#define UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UNDER_TSAN 1
-#endif
-#endif
-
 static void test_die_child_skips_stdio(void **state)
 {
     (void)state;
-#ifdef UNDER_TSAN
+#ifdef WB_TSAN
     skip(); /* ThreadSanitizer's _exit interceptor flushes stdio itself */
 #endif
     struct captured c;

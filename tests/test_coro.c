@@ -325,7 +325,7 @@ static void test_overflow_hits_guard_page(void **state)
     assert_non_null(c);
     capture(overflow_child, NULL, 30 * NS_PER_S, c);
     int code = exitcode_of(c->status);
-#ifdef CORO_ASAN
+#ifdef WB_ASAN
     /* AddressSanitizer may catch the overflow first and report it itself */
     if (code == 1 && strstr(c->err, "AddressSanitizer")) {
         free(c);
@@ -379,7 +379,7 @@ static void test_stacks_freed(void **state)
             coro_switch(cs[i], NULL); /* finish every other one */
         for (int i = 0; i < N; i++)
             coro_free(cs[i]);
-#ifndef CORO_TSAN /* TSan keeps the memory of each fiber's state for reuse */
+#ifndef WB_TSAN /* TSan keeps the memory of each fiber's state for reuse */
         if (round == 1) /* (round 0 may leave malloc's own mappings behind) */
             assert_int_equal(count_lines("/proc/self/maps"), before);
 #else

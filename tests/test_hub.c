@@ -381,7 +381,7 @@ static void *nap(void *arg)
 /* ThreadSanitizer treats every coroutine as a thread of its own (a fiber): gcc's TSan
  * runtime holds at most 8128 threads and fibers at a time, and maps over a megabyte
  * for each, so its builds run fewer */
-#ifdef CORO_TSAN
+#ifdef WB_TSAN
 #define SLEEPERS 1000
 #else
 #define SLEEPERS 10000
@@ -449,7 +449,7 @@ static void test_stacks_and_fds_freed(void **state)
     int fds = count_fds(), maps = count_maps();
     run_a_hub();
     assert_int_equal(count_fds(), fds);   /* the epoll descriptor is closed */
-#ifndef CORO_TSAN /* TSan keeps the memory of each fiber's state for reuse */
+#ifndef WB_TSAN /* TSan keeps the memory of each fiber's state for reuse */
     assert_int_equal(count_maps(), maps); /* every stack is unmapped */
 #else
     (void)maps;

@@ -25,19 +25,11 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-/* splitmix64's finalizer: a cheap hash whose sum has no closed form */
-static inline uint64_t mix(uint64_t x)
-{
-    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return x ^ (x >> 31);
-}
-
 static uint64_t work(uint64_t from, uint64_t to)
 {
     uint64_t sum = 0;
     for (uint64_t i = from; i < to; i++)
-        sum += mix(i);
+        sum += mix64(i); /* a hash: its sum has no closed form */
     return sum;
 }
 

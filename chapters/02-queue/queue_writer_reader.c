@@ -38,19 +38,10 @@
 static int64_t g_pause = NS_PER_S;
 static long g_seed = 1;
 
-/* splitmix64: a tiny seeded generator, so the pauses are the same on every run */
-static uint64_t next_random(uint64_t *state)
-{
-    uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
-
 /* a pause between lo and hi fractions of --pause */
 static int64_t random_pause(uint64_t *state, double lo, double hi)
 {
-    double u = (double)(next_random(state) >> 11) / 9007199254740992.0; /* [0, 1) */
+    double u = random_unit(state); /* [0, 1), common.h */
     return (int64_t)((double)g_pause * (lo + (hi - lo) * u));
 }
 

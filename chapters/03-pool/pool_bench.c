@@ -38,14 +38,6 @@ static int identity(const void *arg, size_t len, void *out, size_t cap, size_t *
     return 0;
 }
 
-/* splitmix64's finalizer, as in 01-process/cpu_processes.c: no closed form for its sum */
-static inline uint64_t mix(uint64_t x)
-{
-    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return x ^ (x >> 31);
-}
-
 struct slice {
     uint64_t from, to;
 };
@@ -58,7 +50,7 @@ static int hash_slice(const void *arg, size_t len, void *out, size_t cap, size_t
     memcpy(&s, arg, sizeof s);
     uint64_t sum = 0;
     for (uint64_t i = s.from; i < s.to; i++)
-        sum += mix(i);
+        sum += mix64(i);
     memcpy(out, &sum, sizeof sum);
     *out_len = sizeof sum;
     return 0;
@@ -143,7 +135,7 @@ int main(int argc, char **argv)
     if (!in || !out || !per_item || !trip)
         die("malloc");
     for (size_t i = 0; i < n; i++)
-        in[i] = mix(i);
+        in[i] = mix64(i);
     struct pool *p = pool_new((int)workers, 64 + MAX_CHUNK * sizeof(uint64_t));
     for (int i = 0; i < 100; i++) /* warm-up: page in the code, the queues and the table */
         round_trip_us(p);

@@ -43,14 +43,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_THREAD__) /* gcc */
-#define UNDER_TSAN 1
-#elif defined(__has_feature) /* clang */
-#if __has_feature(thread_sanitizer)
-#define UNDER_TSAN 1
-#endif
-#endif
-
 /* ThreadSanitizer's exit() sleeps 1 s by default "to let other threads finish": here
  * that would hide the very thing shown, so it is turned off (an environment variable
  * TSAN_OPTIONS still has the last word). Without TSan nobody calls this. */
@@ -113,7 +105,7 @@ static void python_rule(void)
 /* 3: pthread_exit from main */
 static void main_exits_alone(void)
 {
-#ifdef UNDER_TSAN
+#ifdef WB_TSAN
     trace("scenario 3 skipped under ThreadSanitizer: its own background thread never ends, so");
     trace("a process whose main thread calls pthread_exit would never end either");
     return;

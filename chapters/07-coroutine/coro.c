@@ -113,11 +113,11 @@
 #endif
 #endif
 
-#ifdef CORO_ASAN
+#ifdef WB_ASAN
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
-#ifdef CORO_TSAN
+#ifdef WB_TSAN
 #include <sanitizer/tsan_interface.h>
 #endif
 
@@ -145,12 +145,12 @@ struct coro {
 #ifndef CORO_UCONTEXT
     struct fpu_modes fpu;      /* ... here, while it is suspended */
 #endif
-#ifdef CORO_ASAN
+#ifdef WB_ASAN
     void *asan_fake;           /* its fake stack while it is suspended */
     const void *asan_bottom;   /* its stack, as ASan needs it for the switch to it */
     size_t asan_size;
 #endif
-#ifdef CORO_TSAN
+#ifdef WB_TSAN
     void *tsan_fiber;
 #endif
 };
@@ -158,7 +158,7 @@ struct coro {
 /* Each thread has its own main coroutine (its original stack) and current one. */
 static _Thread_local struct coro t_main;
 static _Thread_local struct coro *t_current;
-#ifdef CORO_ASAN
+#ifdef WB_ASAN
 static _Thread_local struct coro *t_prev; /* the coroutine that switched to us */
 #endif
 
@@ -166,7 +166,7 @@ static struct coro *current(void)
 {
     if (!t_current) {
         t_main.is_main = t_main.started = true;
-#ifdef CORO_TSAN
+#ifdef WB_TSAN
         t_main.tsan_fiber = __tsan_get_current_fiber();
 #endif
         t_current = &t_main;
@@ -249,12 +249,12 @@ static inline void load_fpu(const struct fpu_modes *m)
 /* Tell the sanitizers a switch is about to happen (from -> to) or has happened. */
 static inline void before_switch(struct coro *from, struct coro *to)
 {
-#ifdef CORO_ASAN
+#ifdef WB_ASAN
     t_prev = from;
     /* NULL: `from` is leaving for good, so ASan may free its fake stack */
     __sanitizer_start_switch_fiber(from->done ? NULL : &from->asan_fake, to->asan_bottom, to->asan_size);
 #endif
-#ifdef CORO_TSAN
+#ifdef WB_TSAN
     __tsan_switch_to_fiber(to->tsan_fiber, 0);
 #endif
     (void)from;
@@ -263,7 +263,7 @@ static inline void before_switch(struct coro *from, struct coro *to)
 
 static inline void after_switch(struct coro *self)
 {
-#ifdef CORO_ASAN
+#ifdef WB_ASAN
     const void *bottom;
     size_t size;
     __sanitizer_finish_switch_fiber(self->asan_fake, &bottom, &size);
@@ -366,7 +366,7 @@ void coro_stack_free(struct coro_stack *s)
 #ifdef CORO_VALGRIND
     VALGRIND_STACK_DEREGISTER(s->vg_id);
 #endif
-#ifdef CORO_ASAN
+#ifdef WB_ASAN
     /* a suspended coroutine's frames leave poisoned redzones in the shadow memory;
      * clear them, or the next mapping at this address would inherit them */
     ASAN_UNPOISON_MEMORY_REGION(s->lo, (size_t)(s->hi - s->lo));
@@ -400,11 +400,11 @@ struct coro *coro_create(coro_fn fn, size_t stack_size, unsigned flags)
         save_fpu(&c->fpu); /* it starts with its creator's modes */
 #endif
     c->own_fpu = (flags & CORO_OWN_FPU) != 0;
-#ifdef CORO_ASAN
+#ifdef WB_ASAN
     c->asan_bottom = c->stack.lo;
     c->asan_size = (size_t)(c->stack.hi - c->stack.lo);
 #endif
-#ifdef CORO_TSAN
+#ifdef WB_TSAN
     c->tsan_fiber = __tsan_create_fiber(0);
 #endif
     return c;
@@ -472,7 +472,7 @@ void coro_free(struct coro *c)
         return;
     if (c->is_main || c == t_current)
         fatal("coro_free: not the running coroutine, nor a main one");
-#ifdef CORO_TSAN
+#ifdef WB_TSAN
     __tsan_destroy_fiber(c->tsan_fiber);
 #endif
     coro_stack_free(&c->stack);

@@ -32,22 +32,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Which sanitizer this file is compiled under: gcc says so with __SANITIZE_*__,
- * clang with __has_feature. A coroutine switch must be announced to both (coro.c). */
-#if defined(__SANITIZE_ADDRESS__)
-#define CORO_ASAN 1
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define CORO_TSAN 1
-#endif
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) && !defined(CORO_ASAN)
-#define CORO_ASAN 1
-#endif
-#if __has_feature(thread_sanitizer) && !defined(CORO_TSAN)
-#define CORO_TSAN 1
-#endif
-#endif
+/* common.h defines WB_ASAN / WB_TSAN in sanitizer builds: a coroutine switch must be
+ * announced to both (coro.c). */
+#include "common.h"
 
 /* The body of a coroutine: it receives the value of the first switch to it, and what
  * it returns goes to its parent. */

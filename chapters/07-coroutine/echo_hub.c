@@ -118,13 +118,6 @@ struct client {
     int err;
 };
 
-static uint64_t mix(uint64_t x)
-{
-    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return x ^ (x >> 31);
-}
-
 static void *client(void *arg)
 {
     struct client *cl = arg;
@@ -139,10 +132,10 @@ static void *client(void *arg)
         goto done;
     }
     for (long m = 0; m < g_messages; m++) {
-        uint64_t seed = mix((uint64_t)cl->id << 32 | (uint64_t)m);
+        uint64_t seed = mix64((uint64_t)cl->id << 32 | (uint64_t)m);
         size_t len = 1 + (size_t)(seed % (uint64_t)g_size);
         for (size_t i = 0; i < len; i++)
-            out[i] = (char)mix(seed + i);
+            out[i] = (char)mix64(seed + i);
         if (co_write(fd, out, len) != (ssize_t)len) {
             cl->err = errno;
             break;

@@ -45,22 +45,12 @@ struct worker {
     int64_t slept;    /* the sum of its sleeps */
 };
 
-/* splitmix64: a small, good generator; uniform in [0, 1) like random.random() */
-static double uniform(uint64_t *state)
-{
-    uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    z ^= z >> 31;
-    return (double)(z >> 11) * 0x1.0p-53;
-}
-
 static void *coroutine_work(void *arg)
 {
     struct worker *w = arg;
     for (long i = 0; i < g_count; i++) {
         trace("%s%s %ld", w->indent, w->name, i);
-        int64_t ns = (int64_t)(uniform(&w->rng) * g_scale * 1e9);
+        int64_t ns = (int64_t)(random_unit(&w->rng) * g_scale * 1e9);
         w->slept += ns;
         if (g_unpatched)
             sleep_ns(ns); /* blocks the thread: the hub cannot run anybody else */

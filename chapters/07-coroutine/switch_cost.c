@@ -55,10 +55,10 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#if defined(__x86_64__) && !defined(CORO_ASAN) && !defined(CORO_TSAN)
+#if defined(__x86_64__) && !defined(WB_ASAN) && !defined(WB_TSAN)
 #define HAVE_BARE 1
 #endif
-#if !defined(CORO_ASAN) && !defined(CORO_TSAN)
+#if !defined(WB_ASAN) && !defined(WB_TSAN)
 #define HAVE_RAW_UCONTEXT 1
 #endif
 
@@ -456,7 +456,7 @@ int main(int argc, char **argv)
     find_cpus();
     FILE *data = data_open(cli.data, "switch_cost: one switch, and making a task, by method");
     printf("switch_cost: %s; our switch: %s%s\n", machine_string(), coro_backend(),
-#if defined(CORO_ASAN) || defined(CORO_TSAN)
+#if defined(WB_ASAN) || defined(WB_TSAN)
            " (sanitizer build: the timings mean little)"
 #else
            ""

@@ -155,12 +155,8 @@ static inline void gil_check(struct gil_thread *t)
 static inline uint64_t gil_work(uint64_t i)
 {
     uint64_t x = i;
-    for (int k = 0; k < 16; k++) {
-        x += UINT64_C(0x9e3779b97f4a7c15);
-        x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-        x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
-        x ^= x >> 31;
-    }
+    for (int k = 0; k < 16; k++)
+        x = random_next(&x); /* common.h: one step of splitmix64 */
     return x;
 }
 
