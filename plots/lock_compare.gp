@@ -1,7 +1,8 @@
 # lock_compare.gp: the cost of a lock+unlock pair, by kind of lock and placement.
 # data: chapters/06-rlock/lock_compare --data, block 0: kind, then median/p10/p90 for
 #   1 thread, 2 threads on one core, 2 threads on two cores; the busier thread's share
-#   of the pairs on one core and on two; the label
+#   of the pairs on one core and on two; the label; then how often a thread slept per
+#   million pairs on one core and on two (columns 14-15: quoted in the README, not drawn)
 data = ARG1; out = ARG2
 load system("dirname '".ARG0."'")."/style.gp"
 

@@ -121,8 +121,10 @@ static void test_waiter_gets_it_after_the_last_release(void **state)
     struct holder h;
     rlock_init(&l);
     pthread_t t = start_holder(&h, &l, 20 * NS_PER_MS);
-    CHECK_SYS(sem_post(&h.go)); /* it releases twice, 20 ms apart */
+    int64_t t0 = now_ns();
+    CHECK_SYS(sem_post(&h.go)); /* it releases twice, each after a 20 ms pause */
     assert_int_equal(rlock_acquire(&l, SECONDS(10)), 0); /* waits through both */
+    assert_true(now_ns() - t0 >= 40 * NS_PER_MS);         /* not freed by the first */
     assert_true(rlock_is_owned(&l));
     assert_int_equal(rlock_count(&l), 1); /* a new owner starts at 1 */
     assert_int_equal(pthread_join(t, NULL), 0);

@@ -25,9 +25,9 @@
  * What to expect: per-thread sums scale with the cores; the loop-wide lock stays flat
  * (one thread at a time, whatever the count); the atomic add and above all the lock
  * per addition get much slower as soon as two cores share the counter: its cache line
- * moves from core to core on every addition, and a contended mutex puts threads to
- * sleep in the kernel (futex) and wakes them, a few microseconds each time on another
- * core. On one core the same locks stay cheap: nobody ever finds them taken, except
+ * moves from core to core on every addition, and a contended mutex makes futex system
+ * calls (a thread that does have to sleep costs microseconds to wake from the other
+ * core, though with a critical section this short that is rare). On one core the same locks stay cheap: nobody ever finds them taken, except
  * after a preemption inside the critical section.
  *
  * Run:  ./lock_cost [--iterations 500000] [--repeat 7] [--data FILE]

@@ -15,8 +15,8 @@
  * fall on one point only.
  *
  * What to expect:
- *   - Short loops lose little: a thread can be done before the next one gets going,
- *     even after a barrier (waking a thread on another core takes microseconds).
+ *   - The shortest loops lose less, and some of their races nothing: a thread can be
+ *     nearly done before the next one gets going, even after the start line.
  *   - Long loops on two cores lose a large share: the two cores take turns owning
  *     the counter's cache line, and every load that meets a store in flight loses.
  *   - On one core nothing runs at the same time; a thread loses updates only when it

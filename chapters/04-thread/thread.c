@@ -124,7 +124,7 @@ struct thread *thread_current(void)
 
 static void copy_info(struct thread_info *i, const struct thread *t)
 {
-    snprintf(i->name, sizeof i->name, "%s", t->name);
+    snprintf(i->name, sizeof i->name, "%s", t->name ? t->name : "Thread"); /* as bootstrap names it */
     i->tid = t->tid;
     i->daemon = t->daemon;
 }

@@ -11,8 +11,11 @@
  *   --lock timed   (default) the second lock is a timed lock, --timeout (1 s). The
  *                  thread whose wait runs out reports the chain of waits (it is a
  *                  cycle), lets go of its first lock and stops; the program exits 1.
+ *                  Both waits began together, so both often run out together: then
+ *                  only the first to notice backs out, and the other waits again.
  *   --lock plain   both locks are plain pthread_mutex_lock, which waits forever; the
- *                  main thread is a watchdog that sees no progress for --timeout,
+ *                  main thread is a watchdog that sees no progress for --timeout
+ *                  (beyond the longest deliberate sleep: --stagger, or two --pause),
  *                  reports the cycle and exits 1 (the two threads cannot be joined).
  * The fixes, with --fix:
  *   order          both threads take A before B. No cycle can form: whoever holds A
@@ -84,10 +87,17 @@ static void run_side(void *arg)
             }
         } else if (g_lock_kind == LOCK_TIMED) {
             trace("%swant %s (waiting at most %.2fs)", s->indent, s->second->name, (double)g_timeout / 1e9);
-            if (wlock_timedlock(s->second, g_timeout, s->why, sizeof s->why) == ETIMEDOUT) {
+            int got = wlock_timedlock(s->second, g_timeout, s->why, sizeof s->why);
+            if (got == ETIMEDOUT && atomic_exchange(&g_gave_up, true)) {
+                /* Both waits began together and ran out together, and the other
+                 * thread is already backing out: one of us letting go is enough. */
+                trace("%sgave up on %s too, but the other thread is letting go already: waiting again",
+                      s->indent, s->second->name);
+                got = wlock_timedlock(s->second, g_timeout, s->why, sizeof s->why);
+            }
+            if (got == ETIMEDOUT) {
                 trace("%sgave up on %s after %.2fs: %s", s->indent, s->second->name,
                       (double)g_timeout / 1e9, s->why);
-                atomic_store(&g_gave_up, true);
                 wlock_unlock(s->first);
                 return;
             }
@@ -141,8 +151,11 @@ int main(int argc, char **argv)
     wthread_start(&threads[0], "ab", run_side, &ab);
     wthread_start(&threads[1], "ba", run_side, &ba);
 
-    /* With timed locks the threads always end; the watchdog is for --lock plain. */
-    int64_t stall = g_lock_kind == LOCK_PLAIN || g_fix != FIX_NONE ? g_timeout : 10 * g_timeout;
+    /* The watchdog (for --lock plain; with timed locks the threads always end) waits
+     * for --timeout without progress beyond the longest stretch a run that works
+     * spends asleep on purpose: ba's stagger, or a pause and a back-off in a row. */
+    int64_t asleep = g_stagger > 2 * g_pause + NS_PER_MS ? g_stagger : 2 * g_pause + NS_PER_MS;
+    int64_t stall = (g_lock_kind == LOCK_PLAIN || g_fix != FIX_NONE ? g_timeout : 10 * g_timeout) + asleep;
     if (wthread_join_all(threads, 2, stall) != 0) {
         watch_report();
         trace("exit status 1: a deadlock. The two threads cannot be joined; exit ends them.");

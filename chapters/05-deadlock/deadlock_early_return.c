@@ -106,6 +106,11 @@ int main(int argc, char **argv)
     struct cli cli = { 0 };
     cli_parse(argc, argv, "30 threads share one lock; an early return skips the release and the\n"
                           "rest wait forever. A watchdog reports who holds it and exits 1.", opts, &cli);
+    if (stall < 2 * g_hold) { /* a lookup holds the lock that long with no progress */
+        char s1[32], s2[32];
+        cli_error("--stall (%s) must be at least twice --hold (%s), or a lookup looks like a deadlock",
+                  format_duration(stall, s1, sizeof s1), format_duration(g_hold, s2, sizeof s2));
+    }
 
     trace_start();
     wlock_init(&g_lock, "lock");

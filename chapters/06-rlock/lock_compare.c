@@ -19,18 +19,26 @@
  *                        the lock is almost never found taken, and never by a thread
  *                        that is running
  *   2 threads, 2 cores   pinned to CPUs 0 and 1: the lock's cache line moves between
- *                        the cores, and a thread that finds the lock taken sleeps in
- *                        the kernel until the holder wakes it, from the other core,
- *                        which costs several microseconds (WORKBOOK.md: ~8-18 us)
+ *                        the cores at every hand-over, and a thread that finds the
+ *                        lock taken may have to sleep in the kernel until the holder
+ *                        wakes it from the other core, which costs microseconds
+ *                        (WORKBOOK.md: ~8-18 us)
  * Beside each two-thread time the table prints the share of the pairs done by the
- * busier thread: 50% is a fair split; near 100% means one thread kept the lock to
- * itself, retaking it before the sleeping one had even woken up. That unfairness is
- * what keeps a contended default mutex fast.
+ * busier thread (50% is a fair split; near 100% means one thread had the lock to
+ * itself), and a second table counts how often the threads slept: their voluntary
+ * context switches during the loop, per million pairs. A pthread mutex's waiter waits
+ * in futex() on the lock word itself and sleeps only if it is still locked, which
+ * with a critical section this short it rarely is; the RLock's waiter sleeps on a
+ * condition variable until the owner's release signals it.
+ *
+ * On a busy machine the two-core runs change character: the thread pinned to a core
+ * that another program also wants runs only part of the time, its partner locks and
+ * unlocks alone meanwhile, and the split drifts towards 100% while the average drops.
  *
  * Run:  ./lock_compare [--duration 30ms] [--repeat 7] [--data FILE]
- * Look for: the four kinds close together alone and on one core; on two cores the
- * RLock falling behind (its waiters sleep on a condition variable and must be woken
- * one by one).
+ * Look for: the four kinds close together alone and on one core; on two cores every
+ * kind several times dearer, and the RLock far behind, with thousands of sleeps per
+ * million pairs where the mutexes have tens.
  * See also: rlock.c, ../04-thread/lock_cost.c (where to put the lock).
  */
 #include "rlock.h"
@@ -39,6 +47,7 @@
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 enum kind { MUTEX, ERRORCHECK, RECURSIVE, RLOCK, NKINDS };
@@ -66,8 +75,17 @@ struct worker {
     pthread_t id;
     int cpu;          /* -1: not pinned */
     long pairs;
+    long sleeps;      /* voluntary context switches during the loop */
     int64_t began, ended;
 };
+
+/* how many times the calling thread has gone to sleep (given up its CPU to wait) */
+static long sleeps_so_far(void)
+{
+    struct rusage ru;
+    CHECK_SYS(getrusage(RUSAGE_THREAD, &ru));
+    return ru.ru_nvcsw;
+}
 
 static void *worker(void *arg)
 {
@@ -75,7 +93,7 @@ static void *worker(void *arg)
     if (w->cpu >= 0)
         pin_to_cpu(w->cpu);
     start_line_wait(&g.start);
-    long n = 0;
+    long n = 0, slept = sleeps_so_far();
     w->began = now_ns();
     if (g.kind == RLOCK) {
         do {
@@ -96,12 +114,14 @@ static void *worker(void *arg)
         } while (!atomic_load_explicit(&g.stop, memory_order_relaxed));
     }
     w->ended = now_ns();
+    w->sleeps = sleeps_so_far() - slept;
     w->pairs = n;
     return NULL;
 }
 
-/* one run; ns per lock+unlock pair */
-static double run_once(enum kind k, enum place p, int64_t duration, double *busier)
+/* one run; ns per lock+unlock pair, the busier thread's share of the pairs (%), and
+ * how often the threads slept, per million pairs */
+static double run_once(enum kind k, enum place p, int64_t duration, double *busier, double *sleeps)
 {
     static const int mutex_type[NKINDS] = { PTHREAD_MUTEX_DEFAULT, PTHREAD_MUTEX_ERRORCHECK,
                                             PTHREAD_MUTEX_RECURSIVE, PTHREAD_MUTEX_DEFAULT };
@@ -123,15 +143,17 @@ static double run_once(enum kind k, enum place p, int64_t duration, double *busi
     start_line_wait(&g.start); /* the clock starts when the workers do, not before */
     sleep_ns(duration);
     atomic_store(&g.stop, true);
-    long pairs = 0;
+    long pairs = 0, slept = 0;
     int64_t first = INT64_MAX, last = 0;
     for (int i = 0; i < n; i++) {
         CHECK_PT(pthread_join(w[i].id, NULL));
         pairs += w[i].pairs;
+        slept += w[i].sleeps;
         first = w[i].began < first ? w[i].began : first;
         last = w[i].ended > last ? w[i].ended : last;
     }
     *busier = 100.0 * (double)(w[0].pairs > w[1].pairs || n == 1 ? w[0].pairs : w[1].pairs) / (double)pairs;
+    *sleeps = 1e6 * (double)slept / (double)pairs;
     if (pairs != g.counter)
         fatal("%s, %s: %ld pairs but the counter says %ld", kind_name[k], place_name[p], pairs, g.counter);
     rlock_destroy(&g.rlock);
@@ -156,14 +178,16 @@ int main(int argc, char **argv)
     int nplaces = cores >= 2 ? NPLACES : NPLACES - 1; /* one core: no two-core runs */
     double *ns = malloc((size_t)(NKINDS * NPLACES * repeat) * sizeof *ns);
     double *busy = malloc((size_t)(NKINDS * NPLACES * repeat) * sizeof *busy);
-    if (!ns || !busy)
+    double *sleeps = malloc((size_t)(NKINDS * NPLACES * repeat) * sizeof *sleeps);
+    if (!ns || !busy || !sleeps)
         die("malloc");
 #define NS(k, p, r) ns[((size_t)(k) * NPLACES + (size_t)(p)) * (size_t)repeat + (size_t)(r)]
 #define BUSY(k, p, r) busy[((size_t)(k) * NPLACES + (size_t)(p)) * (size_t)repeat + (size_t)(r)]
+#define SLEEPS(k, p, r) sleeps[((size_t)(k) * NPLACES + (size_t)(p)) * (size_t)repeat + (size_t)(r)]
     for (long r = 0; r < repeat; r++) /* round robin, so a noisy moment hits every point alike */
         for (int p = 0; p < nplaces; p++)
             for (int k = 0; k < NKINDS; k++)
-                NS(k, p, r) = run_once((enum kind)k, (enum place)p, duration, &BUSY(k, p, r));
+                NS(k, p, r) = run_once((enum kind)k, (enum place)p, duration, &BUSY(k, p, r), &SLEEPS(k, p, r));
 
     FILE *data = data_open(cli.data, "lock_compare: the cost of one lock+unlock pair");
     static const char *const cols[] = {
@@ -172,7 +196,10 @@ int main(int argc, char **argv)
         "core (ns): 2 threads on CPU 0, median", "core_p10 (ns)", "core_p90 (ns)",
         "cores (ns): 2 threads on CPUs 0 and 1, median (NaN with one core)", "cores_p10 (ns)", "cores_p90 (ns)",
         "core_busier (%): 2 threads on CPU 0, median share of the pairs done by the busier thread",
-        "cores_busier (%): the same on CPUs 0 and 1", "label (text)", NULL,
+        "cores_busier (%): the same on CPUs 0 and 1", "label (text)",
+        "core_sleeps (count): 2 threads on CPU 0, median number of times a thread slept (voluntary "
+        "context switches) per million pairs",
+        "cores_sleeps (count): the same on CPUs 0 and 1", NULL,
     };
     data_block(data, "ns per lock+unlock pair, by kind and placement", cols);
     printf("ns per lock+unlock pair (wall time / all pairs; median of %ld runs of %.0f ms; %ld cores)\n"
@@ -199,12 +226,29 @@ int main(int argc, char **argv)
             data_row(data, " %.2f %.2f %.2f", s.median, s.p10, s.p90);
         }
         printf("\n");
-        data_row(data, " %.1f %.1f \"%s\"\n", share[ONE_CORE], share[TWO_CORES], kind_label[k]);
+        data_row(data, " %.1f %.1f \"%s\"", share[ONE_CORE], share[TWO_CORES], kind_label[k]);
+        for (int p = ONE_CORE; p < NPLACES; p++)
+            data_row(data, " %.1f", p < nplaces ? summarize(&SLEEPS(k, p, 0), (size_t)repeat).median : NAN);
+        data_row(data, "\n");
     }
+    printf("how often a thread had to sleep (voluntary context switches per million pairs, median)\n");
+    printf("  %-22s %10s %20s %20s\n", "", "", place_name[1], place_name[2]);
+    for (int k = 0; k < NKINDS; k++) {
+        printf("  %-22s %10s", kind_name[k], "");
+        for (int p = ONE_CORE; p < NPLACES; p++) {
+            if (p >= nplaces)
+                printf(" %20s", "n/a");
+            else
+                printf(" %20.1f", summarize(&SLEEPS(k, p, 0), (size_t)repeat).median);
+        }
+        printf("\n");
+    }
+#undef SLEEPS
 #undef BUSY
 #undef NS
     free(ns);
     free(busy);
+    free(sleeps);
     data_close(data);
     return 0;
 }
