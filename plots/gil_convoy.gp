@@ -21,7 +21,9 @@ set key top left font ",10" spacing 1
 set logscale y 10
 set format y "10^{%T}"
 set ylabel "requests per second (log scale)"
-set yrange [5:1e8]
+# the rates sit between 10 and 10^4 (the model's dashed 1 / interval reaches 10^4 at
+# 0.1 ms); two decades more above them leave room for the legend
+set yrange [10:1e6]
 plot data using 4:xtic(23) lt 3 title "alone", \
      ''   using 5 lt 1 title "beside 1 CPU-bound thread", \
      ''   using 6 lt 2 title "beside 2", \
@@ -33,7 +35,8 @@ plot data using 4:xtic(23) lt 3 title "alone", \
 unset label 999
 set style histogram errorbars gap 1.2 lw 1
 set ylabel "round trip, µs (median, 10th-90th pct; log scale)"
-set yrange [3:1e8]
+# round trips from 100 us (alone) to 2 x 10 ms (the model, and p90 with hogs)
+set yrange [30:3e5]
 set key top left font ",10"
 set label 2 "(bar colours as on the left)" at graph 0.04, graph 0.86 font ",10" textcolor rgb "#555555"
 plot data using 7:8:9:xtic(23) lt 3 notitle, \

@@ -18,7 +18,7 @@ set ylabel "share of the time the CPU-bound thread held the GIL"
 set yrange [0.6:1.05]
 set key bottom right
 # (column 2, its ticks per second over one thread's alone, is in the data too; on a shared
-# virtual machine a core's speed drifts by +-20% between runs, too much to draw it here)
+# virtual machine a core switches between two speeds about 30% apart, too much noise to draw it)
 plot data using 1:11 with linespoints lt 1 notitle, \
      1 with lines lt 7 dt 3 lw 1 notitle
 

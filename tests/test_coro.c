@@ -1,7 +1,8 @@
 /* test_coro.c: the stackful coroutines of chapters/07-coroutine/coro.c: switch order,
  * values both ways, return to the parent (and to a grandparent when the parent has
- * finished), FPU modes kept per coroutine, deep recursion, the guard page (in a child
- * process), stacks given back, coroutines in several threads.
+ * finished), FPU modes kept per coroutine or shared with the thread, deep recursion,
+ * the guard page (in a child process), stacks given back, coroutines in several
+ * threads.
  * tests/test_coro_uc.c runs all of it again on the ucontext switch. */
 #include "common.h"
 #include "testutil.h"
@@ -233,6 +234,35 @@ static void test_fpu_modes_per_coroutine(void **state)
     coro_free(c);
 }
 
+/* without CORO_OWN_FPU the hand-written switch leaves the FPU modes alone: the
+ * coroutine sees the thread's rounding mode as main left it. swapcontext always saves
+ * and loads them, so on the ucontext switch each coroutine keeps its own. */
+static void *peek_rounding(void *arg)
+{
+    (void)arg;
+    for (;;)
+        coro_switch(coro_main(), (void *)(long)fegetround());
+    return NULL;
+}
+
+static void test_fpu_modes_shared_by_default(void **state)
+{
+    (void)state;
+    struct coro *c = coro_create(peek_rounding, 0, 0);
+    assert_non_null(c);
+    assert_int_equal((long)coro_switch(c, NULL), FE_TONEAREST);
+    assert_int_equal(fesetround(FE_UPWARD), 0);
+    long seen = (long)coro_switch(c, NULL);
+    assert_int_equal(fegetround(), FE_UPWARD); /* main's own mode, whichever the switch */
+    fesetround(FE_TONEAREST);
+#ifdef CORO_UCONTEXT
+    assert_int_equal(seen, FE_TONEAREST); /* its own, saved by swapcontext */
+#else
+    assert_int_equal(seen, FE_UPWARD);    /* the thread's, shared */
+#endif
+    coro_free(c);
+}
+
 /* uses about depth * 512 bytes of stack */
 __attribute__((noinline)) static long recurse(long depth)
 {
@@ -444,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_finished_parent_passes_to_grandparent),
         cmocka_unit_test(test_set_parent),
         cmocka_unit_test(test_fpu_modes_per_coroutine),
+        cmocka_unit_test(test_fpu_modes_shared_by_default),
         cmocka_unit_test(test_deep_recursion_fits),
         cmocka_unit_test(test_stack_rounding_and_guard),
         cmocka_unit_test(test_overflow_hits_guard_page),

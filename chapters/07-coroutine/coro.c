@@ -23,8 +23,8 @@
  * wb_coro_swap(&from->sp, to->sp, value) is called like any C function. That is the
  * whole trick: the System V ABI already says which registers a called function may
  * destroy (the caller saved what it needed: rax, rcx, rdx, rsi, rdi, r8-r11, all of
- * xmm0-15, the x87 register stack, the status flags). So the switch saves only what
- * a callee must give back unchanged:
+ * xmm0-15 with their AVX upper halves, the x87 register stack, the status flags). So
+ * the switch saves only what a callee must give back unchanged:
  *
  *   rbx, rbp, r12, r13, r14, r15   the callee-saved general registers: pushed on the
  *                                  current stack, popped from the other one;
@@ -52,14 +52,22 @@
  * first switch to it "returns" into wb_coro_start with r12 = the coroutine and r13 =
  * the C function to call; rbp = 0 ends the chain of frame pointers there, and the
  * stack is aligned so that the callee sees rsp + 8 on a 16-byte boundary, as the ABI
- * promises every function.
+ * promises every function: the `ret` leaves rsp on a 16-byte boundary, and the `call`
+ * in wb_coro_start pushes 8 bytes.
+ *
+ * The red zone (the 128 bytes below rsp that a leaf function may use without moving
+ * rsp) needs nothing: the switch is reached by a call, and a caller keeps nothing
+ * below its rsp across a call (the call's own push lands there). The pushes above
+ * write below the caller's rsp, into space that belongs to the callee. The direction
+ * flag is clear at every call, as the ABI requires, so it needs no saving either.
  *
  * The FPU and SSE control words (MXCSR's control bits: SSE rounding and exception
- * masks; the x87 control word: precision and rounding) are callee-saved by the ABI
- * too: a coroutine that calls fesetround() should not change the rounding of the one
+ * masks, flush-to-zero; the x87 control word: precision, rounding and exception masks)
+ * are callee-saved by the ABI too (MXCSR's status bits and the x87 status word are
+ * not): a coroutine that calls fesetround() should not change the rounding of the one
  * it switches to. Saving and loading them (stmxcsr, fnstcw, ldmxcsr, fldcw) costs
- * about 4.5 ns here, half again as much as the rest of the switch, for something
- * almost no code ever changes; the two stores are the slow part. So, like libaco
+ * about 3 ns here, a third again as much as the rest of the switch, for something
+ * almost no code ever changes. So, like libaco
  * (its ACO_CONFIG_SHARE_FPU_MXCSR_ENV) and Go, coroutines share the thread's modes
  * by default, as they share its signal mask; a coroutine created with CORO_OWN_FPU
  * keeps modes of its own, saved and loaded in C around the swap only when one side

@@ -53,7 +53,8 @@ struct coro;
  * CORO_NO_GUARD. Its parent is the coroutine that creates it. It does not run until
  * the first coro_switch to it. Coroutines share the thread's FPU modes (rounding,
  * precision, exception masks), as they share its signal mask, unless created with
- * CORO_OWN_FPU. Returns NULL with errno set if memory ran out (ENOMEM, also when the
+ * CORO_OWN_FPU (the ucontext switch ignores the flag: swapcontext always gives each
+ * coroutine modes of its own). Returns NULL with errno set if memory ran out (ENOMEM, also when the
  * kernel's limit on memory mappings is reached). */
 struct coro *coro_create(coro_fn fn, size_t stack_size, unsigned flags);
 

@@ -69,8 +69,10 @@ void co_sleep(int64_t ns);
 
 /* Wait until fd is ready for `events` (EPOLLIN, EPOLLOUT) or timeout_ns passes
  * (< 0: no limit). Returns 0 when ready, ETIMEDOUT, or an errno value from epoll_ctl
- * (EEXIST: another coroutine already waits on this descriptor; gevent refuses that
- * too). A regular file is always ready. */
+ * (EEXIST: another coroutine already waits on this descriptor, for any event: one
+ * waiter per descriptor, so one task cannot read a socket while another writes to it;
+ * gevent refuses only two readers or two writers at once). A regular file is always
+ * ready. */
 int co_wait_fd(int fd, uint32_t events, int64_t timeout_ns);
 
 /* read(2), write(2) of all n bytes, accept4(2), connect(2) on a non-blocking

@@ -31,7 +31,7 @@
  *
  * The instrumentation: gil_take appends one entry to a log allocated up front (no
  * allocation, no lock beyond the GIL's own mutex, three clock reads per acquisition:
- * about 60 ns), and a counter of holders, raised after `locked` is set and lowered
+ * about 75 ns here), and a counter of holders, raised after `locked` is set and lowered
  * before it is cleared, must read 0 on every take.
  */
 #include "gil.h"

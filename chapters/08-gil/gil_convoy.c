@@ -29,7 +29,7 @@
  * pays the interval. A second hog makes it worse: the I/O thread and a hog both wait,
  * and the drop can go to either. The old GIL, which the hog releases every few
  * microseconds, lets the I/O thread in much sooner. With a very short round trip
- * (--rtt 0) the I/O thread can win every race instead and starve the hog: each drop
+ * (--rtt 0ns) the I/O thread can win every race instead and starve the hog: each drop
  * wakes the waiting hog, which finds the GIL taken again and starts a fresh interval,
  * so its wait never runs out (the "hog %" column).
  * See also: gil_interval (the trade-off as the interval varies), gil_timeline.

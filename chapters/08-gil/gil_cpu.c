@@ -21,7 +21,13 @@
  * ways (each is the whole job on one thread), which steadies the baseline of every
  * ratio. The GIL runs also report how often the GIL changed hands.
  *
- * Run:  ./gil_cpu [--work 0.6] [--max-threads 4] [--repeat 5] [--data FILE]
+ * The default job, 1.5 million ticks, takes about 60 ms on one thread: long enough that
+ * a scheduler tick or a migration between cores (a few ms) is lost in it, short enough
+ * for 4 rounds of the 25 runs in a few seconds. One run of the whole job before the
+ * rounds warms up the machine (thread stacks, page faults, the core's clock) and is
+ * not kept.
+ *
+ * Run:  ./gil_cpu [--work 1.5] [--max-threads 4] [--repeat 4] [--data FILE]
  * Look for: the GIL columns staying at (or above) the one-thread time for every T,
  * while "no GIL" and "processes" halve on 2 cores. The old GIL on 2 cores hands the
  * lock over far more often than the new one and pays for it.
@@ -126,8 +132,8 @@ static int64_t run_procs(int procs, uint64_t n, uint64_t *sum)
 
 int main(int argc, char **argv)
 {
-    double work_m = 0.6;
-    long max_threads = 4, repeat = 5;
+    double work_m = 1.5;
+    long max_threads = 4, repeat = 4;
     int64_t interval = 5 * NS_PER_MS;
     const struct cli_opt opts[] = {
         { "work", CLI_REAL, &work_m, "the job, in millions of ticks (~40 ns each)", 0.01, 1000, "0.2", NULL },
@@ -151,6 +157,11 @@ int main(int argc, char **argv)
 #define AT(a, way, t, r) (a)[((size_t)(way) * nt + (size_t)(t) - 1) * nr + (size_t)(r)]
 
     uint64_t expect = 0;
+    {
+        uint64_t sum;
+        unsigned long switches;
+        run_threads(GIL_NEW, 1, -1, n, interval, &sum, &switches); /* the warm-up, not kept */
+    }
     for (size_t r = 0; r < nr; r++) {
         for (int t = 1; t <= (int)nt; t++) {
             for (int way = 0; way < NWAYS; way++) {
