@@ -3,9 +3,10 @@
  * FIFO order; the Full / Empty / Closed / TooBig results; timeouts that return in about
  * the time asked; 4 producer and 4 consumer processes passing 100,000 numbered messages,
  * each arriving exactly once; processes killed while holding the lock (in the middle of
- * a put, of a get) or while waiting, after which the others recover and go on; named
- * queues opened by another process, and their names removed by the last detach and by
- * SIGINT. Children report through their exit status; assertions run in the parent.
+ * a put, of a get), while waiting, or woken and not yet back, after which the others
+ * recover and go on; named queues opened by another process, and their names removed
+ * by the last detach and by SIGINT. Children report through their exit status;
+ * assertions run in the parent.
  */
 #include "../chapters/02-queue/queue.h"
 #include "testutil.h"
@@ -356,6 +357,71 @@ static void test_killed_while_waiting(void **state)
     queue_detach(q);
 }
 
+/* Waits (up to 10 s) until the queue has counted n sleeps in all. */
+static void wait_for_sleepers(struct queue *q, uint64_t n)
+{
+    for (int64_t end = now_ns() + 10 * NS_PER_S; queue_stats(q).waits < n; sleep_ns(MS(1)))
+        if (now_ns() > end)
+            fail_msg("fewer than %llu waits after 10 s", (unsigned long long)n);
+}
+
+/* queue_test_hook in the producer (the test process): right after the put has woken a
+ * consumer, and before it lets go of the lock, kill that consumer and reap it */
+static pid_t g_victim;
+static int g_victim_exit = 1;
+static void kill_the_woken(const char *point)
+{
+    if (strcmp(point, "put:woke") != 0 || g_victim <= 0)
+        return;
+    int status;
+    kill(g_victim, SIGKILL);
+    if (child_wait(g_victim, 10 * NS_PER_S, &status) == 0)
+        g_victim_exit = exitcode_of(status);
+    g_victim = 0;
+}
+
+/* A consumer killed after a put woke it, before it could take the lock back: the
+ * wake-up dies with it. A second consumer, asleep without a timeout, must still get
+ * the message (the sleepers look at the queue once a second). */
+static void test_killed_after_wakeup(void **state)
+{
+    (void)state;
+    struct queue *q = queue_new(2, 16);
+    pid_t first = fork_child(); /* the first to sleep: the one the put wakes */
+    if (first == 0) {
+        char buf[16];
+        size_t len;
+        queue_get(q, buf, sizeof buf, &len, QUEUE_FOREVER);
+        _exit(8);
+    }
+    wait_for_sleepers(q, 1);
+    pid_t second = fork_child();
+    if (second == 0) {
+        char buf[16];
+        size_t len;
+        int rc = queue_get(q, buf, sizeof buf, &len, QUEUE_FOREVER);
+        _exit(rc == QUEUE_OK && len == 4 && memcmp(buf, "wake", 4) == 0 ? 0 : 1);
+    }
+    wait_for_sleepers(q, 2);
+    g_victim = first;
+    queue_test_hook = kill_the_woken;
+    assert_int_equal(queue_put(q, "wake", 4, MS(1000)), QUEUE_OK);
+    queue_test_hook = NULL;
+    assert_int_equal(g_victim, 0);              /* the hook ran ... */
+    assert_int_equal(g_victim_exit, -SIGKILL);  /* ... and killed the woken consumer */
+    int status;
+    if (child_wait(second, 10 * NS_PER_S, &status) == ETIMEDOUT) {
+        kill(second, SIGKILL);
+        child_wait(second, -1, &status);
+        fail_msg("the second consumer slept on next to the message (a lost wake-up)");
+    }
+    assert_int_equal(exitcode_of(status), 0);
+    struct queue_stats st = queue_stats(q);
+    assert_int_equal(st.gets, 1);
+    assert_int_equal(st.dead_waiters, 1); /* the dead consumer's slot was found and freed */
+    queue_detach(q);
+}
+
 /* More sleepers than waiter slots: the rest poll, and everybody is served. */
 static void test_many_waiters(void **state)
 {
@@ -467,6 +533,7 @@ int main(void)
         cmocka_unit_test(test_mpmc_exactly_once),
         cmocka_unit_test(test_killed_holding_lock),
         cmocka_unit_test(test_killed_while_waiting),
+        cmocka_unit_test(test_killed_after_wakeup),
         cmocka_unit_test(test_many_waiters),
         cmocka_unit_test(test_named_queue),
         cmocka_unit_test(test_named_queue_sigint),

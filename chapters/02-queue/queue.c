@@ -35,7 +35,8 @@
  * WAITERS slots in the shared mapping. A waiter takes a free slot, sleeps on the
  * slot's condition variable (pthread_cond_timedwait; the condition variables use
  * CLOCK_MONOTONIC, so a change of the wall clock cannot stretch or cut a timeout) and
- * a put or get that makes room or data wakes the oldest waiter of the right kind.
+ * a put or get that makes room or data wakes the oldest waiter of the right kind
+ * (notify(): it marks the slot woken, then signals that one condition variable).
  *
  * Why not two shared condition variables, "not empty" and "not full", as in a
  * textbook? Because glibc's condition variables do not survive a waiter that dies
@@ -49,10 +50,26 @@
  * for as long as it waits: pthread_mutex_trylock on it gives EBUSY while the waiter
  * lives and EOWNERDEAD once it is dead. The slot is then re-initialised and reused.
  *
- * What is still not covered: a process killed in the few hundred nanoseconds it
- * spends inside pthread_cond_signal itself may leave glibc's internal lock of that
- * one condition variable taken, and its waiter may then sleep until its timeout (or
- * for ever without one). recover() notes the slot and avoids touching it.
+ * A sleeper never sleeps longer than LOOK_NS (1 s) at a time: then it wakes by itself,
+ * frees the slots of woken waiters that died (reap_dead_woken) and goes on if the queue
+ * now has what it waits for (can_go). That catches the wake-ups nobody else can redo.
+ *
+ * Where a process can die, and what happens then:
+ *   - holding the lock, anywhere in a put, get or close: the next process to take the
+ *     lock gets EOWNERDEAD and runs recover(), which wakes every sleeper. A sleeper
+ *     takes the lock again at least once a second, so this happens even when nobody
+ *     else comes by (a close that died half-way through its wake-ups);
+ *   - asleep in a wait: the next notify() that picks its slot finds `alive` dead, frees
+ *     the slot and wakes the next waiter instead: nothing is lost;
+ *   - woken, on its way back to the lock: the wake-up dies with it. The message it was
+ *     woken for stays in the queue, and another sleeper finds it within LOOK_NS;
+ *   - inside pthread_cond_signal itself (notify(), a few hundred nanoseconds): the one
+ *     gap. glibc keeps an internal lock in each condition variable, and a process killed
+ *     holding it leaves it taken for ever. The waiter of that slot then hangs, even with
+ *     a timeout (glibc's timed wait takes the same internal lock to give up). recover()
+ *     finds the slot in `signalling`, marks it suspect (never signalled again; its
+ *     condition variable is re-initialised if the slot is ever freed) and wakes
+ *     everybody else, who carry on.
  *
  * If all WAITERS slots are taken, a further waiter polls: it sleeps 1 ms with the
  * lock released and looks again (counted in stats.polls).
@@ -79,6 +96,7 @@ enum {
 };
 #define QUEUE_MAGIC UINT64_C(0x5742515545554531) /* "WBQUEUE1" */
 #define POLL_NS     NS_PER_MS
+#define LOOK_NS     NS_PER_S /* a sleeper looks at the queue itself this often */
 
 void (*queue_test_hook)(const char *point);
 
@@ -170,6 +188,13 @@ static void commit(uint64_t *pos, uint64_t value)
     __atomic_store_n(pos, value, __ATOMIC_RELEASE);
 }
 
+/* now + timeout_ns on CLOCK_MONOTONIC (now_ns), without overflowing for huge timeouts */
+static int64_t deadline_in(int64_t timeout_ns)
+{
+    int64_t now = now_ns();
+    return timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
+}
+
 static struct slot *slot_at(struct queue *q, uint64_t pos)
 {
     return (struct slot *)(q->slots + (pos % (uint64_t)q->s->capacity) * q->s->stride);
@@ -187,7 +212,8 @@ static void release_slot(struct shared *s, int i)
     s->woken[i] = 0;
 }
 
-/* Slot i's waiter died while it waited: free the slot, repair its condition variable. */
+/* Slot i's waiter died (asleep, or woken and not yet back): free the slot, and repair
+ * its condition variable. */
 static void reap_waiter(struct shared *s, int i)
 {
     CHECK_PT(pthread_mutex_consistent(&s->w[i].alive));
@@ -303,9 +329,40 @@ static int claim_waiter_slot(struct shared *s)
     return -1;
 }
 
+/* A waiter that was woken but died before it took the lock back: its slot is still
+ * taken (kind set, woken) and its `alive` mutex owned by a dead thread. Free the slot. */
+static void reap_dead_woken(struct shared *s)
+{
+    for (int i = 0; i < WAITERS; i++) {
+        if (!s->kind[i] || !s->woken[i])
+            continue;
+        int rc = pthread_mutex_trylock(&s->w[i].alive);
+        if (rc == EOWNERDEAD)
+            reap_waiter(s, i);
+        else if (rc == 0) { /* nobody holds it: a slot left over */
+            CHECK_PT(pthread_mutex_unlock(&s->w[i].alive));
+            release_slot(s, i);
+        } else if (rc != EBUSY) { /* EBUSY: alive, on its way back to the lock (or us) */
+            die_en(rc, "pthread_mutex_trylock(waiter)");
+        }
+    }
+}
+
+/* Would a waiter of this kind get somewhere now? */
+static bool can_go(const struct shared *s, int kind)
+{
+    if (s->closed)
+        return true;
+    if (kind == FOR_DATA)
+        return s->tail != s->head;
+    return s->tail - s->head < (uint64_t)s->capacity;
+}
+
 /* Sleeps, with the lock held (it is released while asleep), until woken or until
  * `deadline` (now_ns() time; < 0: none). Returns ETIMEDOUT or 0; either way the caller
- * looks at the queue again, since being woken is no promise that it can proceed. */
+ * looks at the queue again, since being woken is no promise that it can proceed.
+ * It sleeps LOOK_NS at most at a time and then looks at the queue itself, in case the
+ * wake-up meant for it was lost (see the top of the file). */
 static int wait_for(struct queue *q, int kind, int64_t deadline)
 {
     struct shared *s = q->s;
@@ -324,24 +381,27 @@ static int wait_for(struct queue *q, int kind, int64_t deadline)
     s->woken[i] = 0;
     s->ticket[i] = s->next_ticket++;
     s->sleeping[kind]++;
-    struct timespec ts = ns_to_ts(deadline < 0 ? 0 : deadline);
-    int rc = 0;
-    while (!s->woken[i] && rc != ETIMEDOUT) {
-        if (deadline < 0)
-            rc = pthread_cond_wait(&s->w[i].wake, &s->lock);
-        else
-            rc = pthread_cond_timedwait(&s->w[i].wake, &s->lock, &ts);
+    bool go = false, timed_out = false;
+    while (!s->woken[i] && !go && !timed_out) {
+        int64_t look = now_ns() + LOOK_NS;
+        bool last = deadline >= 0 && deadline <= look; /* this sleep ends at the deadline */
+        struct timespec ts = ns_to_ts(last ? deadline : look);
+        int rc = pthread_cond_timedwait(&s->w[i].wake, &s->lock, &ts);
         if (rc == EOWNERDEAD) { /* we hold the lock again; its last owner died */
             recover(q);
-            rc = 0;
-        } else if (rc != 0 && rc != ETIMEDOUT) {
+        } else if (rc == ETIMEDOUT && last) {
+            timed_out = true;
+        } else if (rc == ETIMEDOUT) { /* time to look around */
+            reap_dead_woken(s);
+            go = can_go(s, kind);
+        } else if (rc != 0) {
             die_en(rc, "pthread_cond_timedwait(queue)");
         }
     }
-    bool woken = s->woken[i];
+    go = go || s->woken[i];
     release_slot(s, i);
     CHECK_PT(pthread_mutex_unlock(&s->w[i].alive));
-    return woken ? 0 : ETIMEDOUT;
+    return go ? 0 : ETIMEDOUT;
 }
 
 /* ---- put and get ------------------------------------------------------------------- */
@@ -366,7 +426,7 @@ int queue_put(struct queue *q, const void *msg, size_t len, int64_t timeout_ns)
             return QUEUE_FULL;
         }
         if (timeout_ns > 0 && deadline < 0) /* read the clock only when we must wait */
-            deadline = now_ns() + timeout_ns;
+            deadline = deadline_in(timeout_ns);
         timed_out = wait_for(q, FOR_ROOM, deadline) == ETIMEDOUT;
     }
     struct slot *sl = slot_at(q, s->tail);
@@ -378,8 +438,10 @@ int queue_put(struct queue *q, const void *msg, size_t len, int64_t timeout_ns)
     /* Wake a consumer before the commit: it cannot run until we unlock, and if we die
      * between the two it wakes, finds the lock's owner dead and repairs. Waking after
      * the commit would leave a window where we die with a message in the queue and a
-     * consumer asleep next to it. */
+     * consumer asleep next to it, until its next look (up to LOOK_NS later). */
     wake_one(s, FOR_DATA);
+    if (queue_test_hook)
+        queue_test_hook("put:woke");
     commit(&s->tail, s->tail + 1);
     unlock(q);
     return QUEUE_OK;
@@ -400,7 +462,7 @@ int queue_get_claim(struct queue *q, void *buf, size_t cap, size_t *len, int64_t
             return s->closed ? QUEUE_CLOSED : QUEUE_EMPTY;
         }
         if (timeout_ns > 0 && deadline < 0)
-            deadline = now_ns() + timeout_ns;
+            deadline = deadline_in(timeout_ns);
         timed_out = wait_for(q, FOR_DATA, deadline) == ETIMEDOUT;
     }
     struct slot *sl = slot_at(q, s->head);
@@ -408,6 +470,7 @@ int queue_get_claim(struct queue *q, void *buf, size_t cap, size_t *len, int64_t
     if (len)
         *len = n;
     if (n > cap) {
+        wake_one(s, FOR_DATA); /* the message stays: if we were woken for it, pass that on */
         unlock(q);
         return QUEUE_TOO_BIG;
     }
@@ -639,11 +702,17 @@ struct queue *queue_create(const char *name, long capacity, size_t max_msg)
     if (fd == -1)
         die("shm_open(%s, O_CREAT | O_EXCL)", name);
     remember(q); /* from here on, SIGINT removes the name */
-    if (ftruncate(fd, (off_t)len) == -1)
-        die("ftruncate(%s, %zu)", name, len);
-    void *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (map == MAP_FAILED)
-        die("mmap(%s)", name);
+    void *map = MAP_FAILED;
+    if (ftruncate(fd, (off_t)len) == 0)
+        map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED) { /* remove the name and forget the handle before dying:
+                              * the atexit handler must not detach a queue never mapped */
+        int err = errno;
+        shm_unlink(name);
+        forget(q);
+        errno = err;
+        die("ftruncate + mmap(%s, %zu bytes)", name, len);
+    }
     CHECK_SYS(close(fd));
     q->s = map;
     q->slots = (unsigned char *)map + header_len();
@@ -655,7 +724,7 @@ struct queue *queue_open(const char *name, int64_t timeout_ns)
 {
     struct queue *q = new_handle(NULL, 0);
     set_name(q, name);
-    int64_t deadline = now_ns() + timeout_ns;
+    int64_t deadline = deadline_in(timeout_ns);
     for (;; sleep_ns(NS_PER_MS)) {
         int fd = shm_open(name, O_RDWR, 0);
         if (fd == -1 && errno != ENOENT)

@@ -111,8 +111,9 @@ struct queue_stats {
 struct queue_stats queue_stats(struct queue *q);
 
 /* For the tests: when set, called inside the critical sections at the points named
- * "put:copied" (message in its slot, not yet on the queue) and "get:copied" (message
- * copied out, not yet taken off), so a test can kill a process exactly there. */
+ * "put:copied" (message in its slot, not yet on the queue), "put:woke" (a sleeping
+ * consumer, if any, just woken; the message not yet on the queue) and "get:copied"
+ * (message copied out, not yet taken off), so a test can kill a process exactly there. */
 extern void (*queue_test_hook)(const char *point);
 
 #endif

@@ -16,11 +16,15 @@
  * --tasks tasks) on pools of 1 to --max-workers workers; the time of the map and the
  * speed-up time(1) / time(W) from the same run. The totals are checked against the
  * one-worker total.
- * Numbers are medians of --repeat runs (round robin over the configurations).
+ * Numbers are medians of --repeat runs, made round robin: each run goes through every
+ * chunk size and part 1's share of the round trips, and part 2 through every pool size,
+ * so that a slow spell of the shared machine falls on all the points alike.
  *
  * Run:  ./pool_bench [--items 50000] [--work 120] [--repeat 3] [--data FILE]
- * Look for: microseconds per unbatched task, well under a microsecond per item with
- * large chunks, and the speed-up stopping at the number of cores.
+ * Look for: about a microsecond per unbatched task in a stream (map, chunk 1) but ten
+ * times that or more for one task's round trip (two sleeps and two wake-ups); hundredths
+ * of a microsecond per item with large chunks; the speed-up stopping at the number of
+ * cores.
  */
 #include "pool.h"
 
@@ -140,11 +144,14 @@ int main(int argc, char **argv)
     for (int i = 0; i < 100; i++) /* warm-up: page in the code, the queues and the table */
         round_trip_us(p);
     map_us_per_item(p, in, out, n < 4096 ? n : 4096, 1);
-    for (long r = 0; r < repeat; r++)
+    /* round robin: each repeat maps with every chunk size, then does its share of the
+     * round trips, so that a slow spell of the machine is spread over all of them */
+    for (long r = 0, done = 0; r < repeat; r++) {
         for (int c = 0; c < NCHUNKS; c++)
             per_item[c * repeat + r] = map_us_per_item(p, in, out, n, (size_t)1 << c);
-    for (long i = 0; i < trips; i++)
-        trip[i] = round_trip_us(p);
+        for (; done < trips * (r + 1) / repeat; done++)
+            trip[done] = round_trip_us(p);
+    }
     pool_close(p);
     pool_join(p);
     pool_free(p);

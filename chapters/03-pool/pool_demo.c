@@ -17,7 +17,7 @@
  * The sleeps come from a fixed seed, so every run has the same ten durations; which
  * worker gets which task is left to the scheduler.
  *
- * Run:  ./pool_demo              (sleeps of 0 to 2 s, as in the lesson: about 4 s)
+ * Run:  ./pool_demo              (sleeps of 0 to 2 s, as in the lesson: about 3.3 s)
  *       ./pool_demo --scale 0.1  (the same run, ten times faster)
  * Look for: three pids only; a task starting on a pid the moment that pid's previous
  * task ends; the total time against the sum of the sleeps.
