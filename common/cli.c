@@ -25,6 +25,7 @@ enum { MAX_OPTS = 40, OPT_HELP = 1, OPT_QUICK, OPT_DATA, OPT_FIRST = 256 };
 static const char *g_about;
 static const struct cli_opt *g_opts;
 static bool g_measures;
+static char g_defaults[MAX_OPTS][64]; /* each option's default, as text, before parsing */
 
 int parse_long(const char *s, long *out)
 {
@@ -60,6 +61,10 @@ int parse_duration(const char *s, int64_t *out_ns)
     double v = strtod(s, &end);
     if (end == s || !isfinite(v) || errno == ERANGE)
         return -1;
+    if (v == 0 && *end == '\0') { /* zero needs no unit */
+        *out_ns = 0;
+        return 0;
+    }
     for (size_t i = 0; i < ARRAY_LEN(units); i++) {
         if (strcmp(end, units[i].unit) == 0) {
             double ns = v * units[i].ns;
@@ -156,13 +161,13 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: %s [options]\n%s\n\noptions:\n", program_invocation_short_name, g_about);
     for (const struct cli_opt *o = g_opts; o && o->name; o++) {
-        char left[64], range[64], def[64];
+        char left[64], range[64];
         snprintf(left, sizeof left, "--%s %s", o->name, metavar(o));
         fprintf(out, "  %-20s %s", left, o->help);
         if (o->kind == CLI_INT || o->kind == CLI_DURATION || o->kind == CLI_REAL)
             fprintf(out, "; %s", range_text(o, range, sizeof range));
         if (o->kind != CLI_FLAG) {
-            fprintf(out, " (default %s", value_text(o, def, sizeof def));
+            fprintf(out, " (default %s", g_defaults[o - g_opts]);
             if (o->quick)
                 fprintf(out, ", --quick %s", o->quick);
             fputc(')', out);
@@ -259,6 +264,7 @@ void cli_parse(int argc, char **argv, const char *about, const struct cli_opt *o
             fatal("cli_parse: more than %d options", MAX_OPTS);
         longopts[n] = (struct option){ o->name, o->kind == CLI_FLAG ? no_argument : required_argument,
                                        NULL, OPT_FIRST + (int)n };
+        value_text(o, g_defaults[n], sizeof g_defaults[n]); /* before any value is parsed */
     }
     size_t k = n;
     longopts[k++] = (struct option){ "help", no_argument, NULL, OPT_HELP };

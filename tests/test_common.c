@@ -60,7 +60,9 @@ static void test_parse_duration(void **state)
     assert_int_equal(ns, 50 * NS_PER_US);
     assert_int_equal(parse_duration("100ns", &ns), 0);
     assert_int_equal(ns, 100);
-    assert_int_equal(parse_duration("5", &ns), -1);       /* a unit is required */
+    assert_int_equal(parse_duration("0", &ns), 0);        /* zero needs no unit */
+    assert_int_equal(ns, 0);
+    assert_int_equal(parse_duration("5", &ns), -1);       /* any other number needs one */
     assert_int_equal(parse_duration("5xs", &ns), -1);
     assert_int_equal(parse_duration("ms", &ns), -1);
     assert_int_equal(parse_duration("", &ns), -1);
@@ -295,6 +297,10 @@ static void test_cli_errors(void **state)
     expect_usage_error(&c, "test_common: --pause: '5' is not a duration such as 20ms or 1.5s (accepted: 0ns..10s)");
     parse(&c, "--pause", "11s", NULL);
     expect_usage_error(&c, "test_common: --pause: 11s is out of range (accepted: 0ns..10s)");
+    /* the usage after an error shows the defaults, not the values parsed before it */
+    parse(&c, "--repeat", "7", "--pause", "x", NULL);
+    expect_usage_error(&c, "test_common: --pause: 'x' is not a duration such as 20ms or 1.5s (accepted: 0ns..10s)");
+    assert_matches(c.err, "^  --repeat N +runs per measurement; 1\\.\\.1000 \\(default 10, --quick 2\\)$");
     parse(&c, "--scale", "2", NULL);
     expect_usage_error(&c, "test_common: --scale: 2 is out of range (accepted: 0.01..1)");
     parse(&c, "--mode", "fast", NULL);
