@@ -24,15 +24,21 @@ fi
 
 listing() {
     local f
-    for f in /dev/shm/* /tmp/wb-*; do [ -e "$f" ] && echo "$f"; done
+    for f in /dev/shm/* /tmp/wb-*; do
+        if [ -e "$f" ]; then echo "$f"; fi
+    done
     if grep -qs " $mq mqueue " /proc/mounts; then
-        for f in $mq/*; do [ -e "$f" ] && echo "$f"; done
+        for f in $mq/*; do
+            if [ -e "$f" ]; then echo "$f"; fi
+        done
     fi
+    return 0
 }
 
 case $what in
 snap)
-    listing > "$file"
+    listing > "$file" || { echo "leftovers: cannot write $file" >&2; exit 2; }
+    exit 0
     ;;
 check)
     status=0
