@@ -10,6 +10,7 @@
  *            records the machine
  *   trace    trace(): lines stamped with the time since start, the pid and a name
  *   children fork_child(), child_wait(), exitcode_of(), on_termination()
+ *   I/O      write_all(), read_all()
  *   cpus     pin_to_cpu()
  *   numbers  mix64(), random_next(), random_unit()
  *   builds   WB_ASAN, WB_TSAN: defined in sanitizer builds
@@ -209,6 +210,14 @@ static inline double random_unit(uint64_t *state) /* uniform in [0, 1) */
 {
     return (double)(random_next(state) >> 11) * 0x1.0p-53;
 }
+
+/* ---- whole reads and writes (proc.c) ---------------------------------------------
+ * read(2) and write(2) on a pipe or a socket may move fewer bytes than asked, and a
+ * signal may interrupt them: these loop until all len bytes have moved (TLPI's readn
+ * and writen). write_all returns 0, or -1 with errno set. read_all returns the bytes
+ * read, which is fewer than len only at end of file, or -1 with errno set. */
+int write_all(int fd, const void *buf, size_t len);
+ssize_t read_all(int fd, void *buf, size_t len);
 
 /* Pins the calling thread to one CPU (0 .. cores-1), for the runs that compare a
  * hand-off on one core with a hand-off between cores. Dies on failure. */

@@ -142,6 +142,38 @@ void on_termination(void (*cleanup)(void))
     CHECK_PT(pthread_sigmask(SIG_SETMASK, &old, NULL));
 }
 
+int write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+ssize_t read_all(int fd, void *buf, size_t len)
+{
+    char *p = buf;
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read(fd, p + got, len - got);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1)
+            return -1;
+        if (n == 0)
+            break; /* end of file */
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
 void pin_to_cpu(int cpu)
 {
     cpu_set_t set;

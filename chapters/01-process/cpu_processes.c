@@ -19,14 +19,17 @@
  * more to gain past the number of cores (more processes than cores take turns).
  * Interrupting it (Ctrl-C) leaves no child behind: each dies with its parent.
  */
-#include "common.h"
+#include "process.h"
 
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
-static uint64_t work(uint64_t from, uint64_t to)
+/* one slice of the job: runs in a child of process_split_sum (process.c), which
+ * forks one child per slice and adds up their sums, sent back through a pipe */
+static uint64_t work(uint64_t from, uint64_t to, void *arg)
 {
+    (void)arg;
     uint64_t sum = 0;
     for (uint64_t i = from; i < to; i++)
         sum += mix64(i); /* a hash: its sum has no closed form */
@@ -39,44 +42,6 @@ static double children_cpu_s(void)
     struct rusage ru;
     CHECK_SYS(getrusage(RUSAGE_CHILDREN, &ru));
     return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-/* Runs the whole job on `procs` child processes; returns the wall time in ns and the
- * total in *sum. */
-static int64_t run_split(uint64_t n, int procs, uint64_t *sum)
-{
-    int fds[2];
-    CHECK_SYS(pipe(fds));
-    int64_t t = now_ns();
-    pid_t pids[64];
-    for (int p = 0; p < procs; p++) {
-        uint64_t from = n * (uint64_t)p / (uint64_t)procs, to = n * (uint64_t)(p + 1) / (uint64_t)procs;
-        pids[p] = fork_child(); /* dies with us if we are interrupted */
-        if (pids[p] == 0) {
-            uint64_t part = work(from, to);
-            /* 8 bytes is far below PIPE_BUF: each write lands whole */
-            if (write(fds[1], &part, sizeof part) != (ssize_t)sizeof part)
-                die_child("write");
-            _exit(0);
-        }
-    }
-    CHECK_SYS(close(fds[1]));
-    *sum = 0;
-    for (int p = 0; p < procs; p++) {
-        uint64_t part;
-        if (read(fds[0], &part, sizeof part) != (ssize_t)sizeof part)
-            die("read partial sum %d of %d", p + 1, procs);
-        *sum += part;
-    }
-    for (int p = 0; p < procs; p++) {
-        int status;
-        child_wait(pids[p], -1, &status);
-        if (exitcode_of(status) != 0)
-            fatal("worker %d ended with exit code %d", (int)pids[p], exitcode_of(status));
-    }
-    t = now_ns() - t;
-    CHECK_SYS(close(fds[0]));
-    return t;
 }
 
 int main(int argc, char **argv)
@@ -102,7 +67,7 @@ int main(int argc, char **argv)
         for (int procs = 1; procs <= max_procs; procs++) {
             uint64_t sum;
             double c = children_cpu_s();
-            wall[(procs - 1) * repeat + r] = (double)run_split(n, procs, &sum) / 1e9;
+            wall[(procs - 1) * repeat + r] = (double)process_split_sum(n, procs, work, NULL, &sum) / 1e9;
             cpu[(procs - 1) * repeat + r] = children_cpu_s() - c;
             if (r == 0 && procs == 1)
                 expect = sum;

@@ -36,4 +36,12 @@ bool process_is_alive(struct process *p);
 void process_join(struct process *p, int64_t timeout_ns);
 void process_terminate(struct process *p); /* SIGTERM, as Python's terminate() */
 
+/* A CPU-bound job over the numbers 0..n-1, split into `procs` equal slices (at most
+ * 64), each summed by part(from, to, arg) in a child process of its own; the children
+ * send their sums back through one pipe and the parent adds them up into *sum.
+ * Returns the wall time, from the first fork to the last child reaped, in ns.
+ * (cpu_processes.c uses it; so does 08-gil/gil_cpu.c.) */
+typedef uint64_t process_part_fn(uint64_t from, uint64_t to, void *arg);
+int64_t process_split_sum(uint64_t n, int procs, process_part_fn *part, void *arg, uint64_t *sum);
+
 #endif

@@ -33,39 +33,17 @@
 
 static int64_t g_delay = 500 * NS_PER_MS;
 
-/* writes all of buf, however the kernel splits it */
-static void write_all(int fd, const void *buf, size_t len)
+/* reads exactly len bytes (common.h's read_all); false on end-of-file before the
+ * first byte */
+static bool read_exactly(int fd, void *buf, size_t len)
 {
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n == -1)
-            die("write");
-        p += n;
-        len -= (size_t)n;
-    }
-}
-
-/* reads exactly len bytes; false on end-of-file before the first byte */
-static bool read_all(int fd, void *buf, size_t len)
-{
-    char *p = buf;
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = read(fd, p + got, len - got);
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n == -1)
-            die("read");
-        if (n == 0) {
-            if (got == 0)
-                return false;
-            fatal("end-of-file in the middle of a message");
-        }
-        got += (size_t)n;
-    }
+    ssize_t n = read_all(fd, buf, len);
+    if (n == -1)
+        die("read");
+    if (n == 0 && len > 0)
+        return false;
+    if ((size_t)n < len)
+        fatal("end-of-file in the middle of a message");
     return true;
 }
 
@@ -73,20 +51,20 @@ static bool read_all(int fd, void *buf, size_t len)
 static void send_msg(int fd, const char *msg)
 {
     uint32_t len = htonl((uint32_t)strlen(msg));
-    write_all(fd, &len, sizeof len);
-    write_all(fd, msg, strlen(msg));
+    if (write_all(fd, &len, sizeof len) == -1 || write_all(fd, msg, strlen(msg)) == -1)
+        die("write");
 }
 
 /* conn.recv_bytes(): false at end-of-file (Python's EOFError) */
 static bool recv_msg(int fd, char *buf, size_t cap)
 {
     uint32_t len;
-    if (!read_all(fd, &len, sizeof len))
+    if (!read_exactly(fd, &len, sizeof len))
         return false;
     len = ntohl(len);
     if (len >= cap)
         fatal("a message of %u bytes does not fit in %zu", len, cap);
-    if (!read_all(fd, buf, len))
+    if (!read_exactly(fd, buf, len))
         fatal("end-of-file in the middle of a message");
     buf[len] = '\0';
     return true;

@@ -77,37 +77,15 @@ static long read_proc_long(const char *path, long fallback)
     return v;
 }
 
-static void write_all(int fd, const char *p, size_t len)
+/* exactly len bytes (common.h's read_all), or 0 at end-of-file */
+static size_t read_message(int fd, char *p, size_t len)
 {
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n == -1)
-            die_child("write(pipe)");
-        p += n;
-        len -= (size_t)n;
-    }
-}
-
-/* exactly len bytes, or 0 at end-of-file */
-static size_t read_all(int fd, char *p, size_t len)
-{
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = read(fd, p + got, len - got);
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n == -1)
-            die_child("read(pipe)");
-        if (n == 0) {
-            if (got != 0)
-                die_child("a torn message at end-of-file");
-            return 0;
-        }
-        got += (size_t)n;
-    }
-    return got;
+    ssize_t n = read_all(fd, p, len);
+    if (n == -1)
+        die_child("read(pipe)");
+    if (n != 0 && (size_t)n != len)
+        die_child("a torn message at end-of-file");
+    return (size_t)n;
 }
 
 struct run {
@@ -148,7 +126,8 @@ static void producer(struct run *r, int p)
             if (mq_send(r->mq, buf, r->size, 0) == -1)
                 die_child("mq_send");
         } else {
-            write_all(r->pipefd[1], buf, r->size);
+            if (write_all(r->pipefd[1], buf, r->size) == -1)
+                die_child("write(pipe)");
         }
     }
     free(buf);
@@ -179,7 +158,7 @@ static void consumer(struct run *r, int c)
                 break;
             len = (size_t)n;
         } else {
-            len = read_all(r->pipefd[0], buf, r->size);
+            len = read_message(r->pipefd[0], buf, r->size);
             if (len == 0)
                 break;
         }

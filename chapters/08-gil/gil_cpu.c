@@ -35,6 +35,7 @@
  * do overlap), ../01-process/cpu_processes.c.
  */
 #include "gil.h"
+#include "../01-process/process.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -88,46 +89,21 @@ static int64_t run_threads(enum gil_mode mode, int threads, int cpu, uint64_t n,
     return t;
 }
 
-/* The job on `procs` processes, each running its slice under a GIL of its own. */
-static int64_t run_procs(int procs, uint64_t n, uint64_t *sum)
+/* One process's slice of the job, under a GIL of its own (no other thread wants it).
+ * process_split_sum, from chapter 01's process.c, forks one child per slice and adds
+ * up their sums. */
+static uint64_t proc_slice(uint64_t from, uint64_t to, void *arg)
 {
-    int fds[2];
-    CHECK_SYS(pipe(fds));
-    pid_t pids[64];
-    int64_t t = now_ns();
-    for (int p = 0; p < procs; p++) {
-        pids[p] = fork_child();
-        if (pids[p] == 0) {
-            struct gil g;
-            struct gil_thread me;
-            gil_init(&g, &(struct gil_config){ .mode = GIL_NEW });
-            gil_thread_init(&me, &g, "proc");
-            gil_take(&me, GIL_START);
-            uint64_t part = gil_run(&me, n * (uint64_t)p / (uint64_t)procs, n * (uint64_t)(p + 1) / (uint64_t)procs);
-            gil_exit(&me);
-            gil_destroy(&g);
-            if (write(fds[1], &part, sizeof part) != (ssize_t)sizeof part) /* < PIPE_BUF: whole */
-                die_child("write");
-            _exit(0);
-        }
-    }
-    CHECK_SYS(close(fds[1]));
-    *sum = 0;
-    for (int p = 0; p < procs; p++) {
-        uint64_t part;
-        if (read(fds[0], &part, sizeof part) != (ssize_t)sizeof part)
-            die("read the sum of process %d of %d", p + 1, procs);
-        *sum += part;
-    }
-    for (int p = 0; p < procs; p++) {
-        int status;
-        child_wait(pids[p], -1, &status);
-        if (exitcode_of(status) != 0)
-            fatal("process %d ended with exit code %d", (int)pids[p], exitcode_of(status));
-    }
-    t = now_ns() - t;
-    CHECK_SYS(close(fds[0]));
-    return t;
+    (void)arg;
+    struct gil g;
+    struct gil_thread me;
+    gil_init(&g, &(struct gil_config){ .mode = GIL_NEW });
+    gil_thread_init(&me, &g, "proc");
+    gil_take(&me, GIL_START);
+    uint64_t part = gil_run(&me, from, to);
+    gil_exit(&me);
+    gil_destroy(&g);
+    return part;
 }
 
 int main(int argc, char **argv)
@@ -177,7 +153,7 @@ int main(int argc, char **argv)
                 case OLD: ns = run_threads(GIL_OLD, t, -1, n, interval, &sum, &switches); break;
                 case OLD_1CORE: ns = run_threads(GIL_OLD, t, 0, n, interval, &sum, &switches); break;
                 case NOGIL: ns = run_threads(GIL_NONE, t, -1, n, interval, &sum, &switches); break;
-                default: ns = run_procs(t, n, &sum); break;
+                default: ns = process_split_sum(n, t, proc_slice, NULL, &sum); break;
                 }
                 if (r == 0 && way == ONE)
                     expect = sum;

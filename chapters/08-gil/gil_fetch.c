@@ -83,18 +83,6 @@ static void conn_close(struct server *s, int i)
     s->conns[i] = s->conns[--s->nconn];
 }
 
-static void write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0)
-            die("server: write");
-        p += n;
-        len -= (size_t)n;
-    }
-}
-
 static void *server_main(void *arg)
 {
     struct server *s = arg;
@@ -109,8 +97,9 @@ static void *server_main(void *arg)
             if (c->due <= now) {
                 char head[64];
                 int n = snprintf(head, sizeof head, "PAGE %ld %zu\n", c->page, s->page_len);
-                write_all(c->fd, head, (size_t)n);
-                write_all(c->fd, s->pages[c->page], s->page_len);
+                if (write_all(c->fd, head, (size_t)n) == -1 ||
+                    write_all(c->fd, s->pages[c->page], s->page_len) == -1)
+                    die("server: write");
                 c->due = 0;
                 c->len = 0;
             } else if (next < 0 || c->due < next) {
