@@ -515,6 +515,36 @@ static void test_on_termination(void **state)
     assert_int_equal(n, 1); /* exactly one cleanup: the owner's, not the child's */
 }
 
+/* ---- whole reads and writes: 200 KB through a 64 KB pipe, then end of file ---- */
+
+static void test_write_all_read_all(void **state)
+{
+    (void)state;
+    enum { N = 200 * 1024 };
+    static char out[N], in[N + 10];
+    for (size_t i = 0; i < N; i++)
+        out[i] = (char)mix64(i);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork_child();
+    if (pid == 0) { /* the writer: the pipe holds 64 KB, so write() must come back short or block */
+        close(fds[0]);
+        _exit(write_all(fds[1], out, N) == 0 ? 0 : 1);
+    }
+    close(fds[1]);
+    assert_int_equal(read_all(fds[0], in, N), N); /* all of it, however it arrived */
+    assert_memory_equal(in, out, N);
+    assert_int_equal(read_all(fds[0], in, 10), 0); /* end of file: fewer than asked */
+    close(fds[0]);
+    int st;
+    assert_int_equal(child_wait(pid, 5 * NS_PER_S, &st), 0);
+    assert_int_equal(exitcode_of(st), 0);
+    errno = 0;
+    assert_int_equal(write_all(-1, out, 1), -1);
+    assert_int_equal(errno, EBADF);
+    assert_int_equal(read_all(-1, in, 1), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -535,6 +565,7 @@ int main(void)
         cmocka_unit_test(test_child_wait_and_exitcode),
         cmocka_unit_test(test_fork_child_dies_with_parent),
         cmocka_unit_test(test_on_termination),
+        cmocka_unit_test(test_write_all_read_all),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
