@@ -9,7 +9,9 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <regex.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -545,6 +547,39 @@ static void test_write_all_read_all(void **state)
     assert_int_equal(read_all(-1, in, 1), -1);
 }
 
+/* ---- numbers and CPUs ---- */
+
+static void test_numbers(void **state)
+{
+    (void)state;
+    assert_true(mix64(1) != mix64(2) && mix64(0) == 0); /* the finalizer keeps 0 at 0 */
+    uint64_t a = 1, b = 1;
+    for (int i = 0; i < 1000; i++) {
+        double u = random_unit(&a);
+        assert_true(u >= 0 && u < 1);
+        assert_true(u == random_unit(&b)); /* the same seed, the same sequence */
+    }
+    uint64_t c = 2;
+    assert_true(random_next(&c) != random_next(&a));
+}
+
+static void *where_am_i(void *arg)
+{
+    pin_to_cpu(0);
+    *(int *)arg = sched_getcpu();
+    return NULL;
+}
+
+static void test_pin_to_cpu(void **state)
+{
+    (void)state;
+    int cpu = -1;
+    pthread_t t; /* in a thread of its own, so the test process stays unpinned */
+    assert_int_equal(pthread_create(&t, NULL, where_am_i, &cpu), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(cpu, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -566,6 +601,8 @@ int main(void)
         cmocka_unit_test(test_fork_child_dies_with_parent),
         cmocka_unit_test(test_on_termination),
         cmocka_unit_test(test_write_all_read_all),
+        cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_pin_to_cpu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
