@@ -8,11 +8,13 @@
  * before the other gets its second, each waits for a lock the other holds: a cycle,
  * and neither can move again. --pause (between the first lock and the second) makes
  * that all but certain. How it is caught, never hanging:
- *   --lock timed   (default) the second lock is a timed lock, --timeout (1 s). The
- *                  thread whose wait runs out reports the chain of waits (it is a
- *                  cycle), lets go of its first lock and stops; the program exits 1.
- *                  Both waits began together, so both often run out together: then
- *                  only the first to notice backs out, and the other waits again.
+ *   --lock timed   (default) the second lock is a timed lock: ab waits --timeout
+ *                  (1 s), ba half as long again. ab's wait runs out first, while ba
+ *                  still waits, so ab sees the whole cycle: it reports the chain of
+ *                  waits, lets go of its first lock and stops; ba gets its lock and
+ *                  finishes that round; the program exits 1. (With equal limits both
+ *                  waits would run out at the same instant, each thread might find the
+ *                  other already gone from its wait, and both might back out.)
  *   --lock plain   both locks are plain pthread_mutex_lock, which waits forever; the
  *                  main thread is a watchdog that sees no progress for --timeout
  *                  (beyond the longest deliberate sleep: --stagger, or two --pause),
@@ -61,6 +63,7 @@ struct side {
     const char *indent; /* ba's lines are indented: two threads, two columns */
     struct wlock *first, *second;
     int64_t delay;      /* before its first round */
+    int64_t patience;   /* how long its timed lock waits */
     long rounds_done, backoffs;
     unsigned seed;
     char why[512];      /* the chain of waits, if the timed lock ran out */
@@ -86,18 +89,18 @@ static void run_side(void *arg)
                 wlock_lock(s->first);
             }
         } else if (g_lock_kind == LOCK_TIMED) {
-            trace("%swant %s (waiting at most %.2fs)", s->indent, s->second->name, (double)g_timeout / 1e9);
-            int got = wlock_timedlock(s->second, g_timeout, s->why, sizeof s->why);
+            trace("%swant %s (waiting at most %.2fs)", s->indent, s->second->name, (double)s->patience / 1e9);
+            int got = wlock_timedlock(s->second, s->patience, s->why, sizeof s->why);
             if (got == ETIMEDOUT && atomic_exchange(&g_gave_up, true)) {
-                /* Both waits began together and ran out together, and the other
-                 * thread is already backing out: one of us letting go is enough. */
+                /* Only if the machine stalled ab for half a timeout: the other thread
+                 * is backing out already, and one of us letting go is enough. */
                 trace("%sgave up on %s too, but the other thread is letting go already: waiting again",
                       s->indent, s->second->name);
-                got = wlock_timedlock(s->second, g_timeout, s->why, sizeof s->why);
+                got = wlock_timedlock(s->second, s->patience, s->why, sizeof s->why);
             }
             if (got == ETIMEDOUT) {
                 trace("%sgave up on %s after %.2fs: %s", s->indent, s->second->name,
-                      (double)g_timeout / 1e9, s->why);
+                      (double)s->patience / 1e9, s->why);
                 wlock_unlock(s->first);
                 return;
             }
@@ -146,6 +149,8 @@ int main(int argc, char **argv)
     ba.first = abba ? &g_b : &g_a;
     ba.second = abba ? &g_a : &g_b;
     ba.delay = g_stagger;
+    ab.patience = g_timeout;
+    ba.patience = g_timeout + g_timeout / 2; /* ab gives up first, seeing ba still waiting */
     CHECK_PT(pthread_barrier_init(&g_ready, NULL, 2));
     static struct wthread threads[2];
     wthread_start(&threads[0], "ab", run_side, &ab);
