@@ -77,7 +77,7 @@ help:
 	@echo "                       ONLY works for plots and valgrind too"
 	@echo "  make plots           run the measuring programs, draw plots/*.png"
 	@echo "  QUICK=1 make plots   a fast pass into plots/quick/ (the committed figures stay)"
-	@echo "  make valgrind        every program's quick run under valgrind"
+	@echo "  make valgrind        each program's first quick run under valgrind (memcheck)"
 	@echo "  make deps            check for and install cmocka, gnuplot, pkg-config"
 	@echo "  make clean           remove everything built or measured"
 	@echo "  make -C chapters/01-process              one chapter"
