@@ -46,12 +46,35 @@ void sleep_ns(int64_t ns)
         sleep_until_ns(now_ns() + ns);
 }
 
+/* t + ns for ns >= 0, stopping at INT64_MAX instead of wrapping round (which would be
+ * undefined behaviour, and in practice a deadline far in the past) */
+static int64_t add_saturating(int64_t t, int64_t ns)
+{
+    return ns > INT64_MAX - t ? INT64_MAX : t + ns;
+}
+
+int64_t deadline_in(int64_t timeout_ns)
+{
+    if (timeout_ns < 0)
+        return NO_DEADLINE;
+    return add_saturating(now_ns(), timeout_ns);
+}
+
+int64_t ns_left(int64_t deadline)
+{
+    if (deadline == NO_DEADLINE)
+        return NO_DEADLINE;
+    int64_t now = now_ns();
+    return deadline > now ? deadline - now : 0;
+}
+
 struct timespec deadline_after(clockid_t clk, int64_t ns)
 {
     struct timespec now;
     if (clock_gettime(clk, &now) == -1)
         die("clock_gettime");
-    return ns_to_ts(ts_to_ns(now) + ns);
+    int64_t t = ts_to_ns(now);
+    return ns_to_ts(ns >= 0 ? add_saturating(t, ns) : t + ns);
 }
 
 void tight_timer_slack(void)

@@ -2,7 +2,7 @@
  *
  * Every program in chapters/ includes this one header. It gives:
  *   errors   die(), die_en(), die_child(), fatal(), and the CHECK_SYS / CHECK_PT macros
- *   time     now_ns(), sleep_ns(), deadline_after()
+ *   time     now_ns(), sleep_ns(), deadline_in(), ns_left(), deadline_after()
  *   stats    summarize() over a sample array: min, p10, median, p90, max
  *   options  cli_parse(): range-checked options on getopt_long, with the shared
  *            --help, --quick and --data FILE
@@ -87,7 +87,16 @@ struct timespec ns_to_ts(int64_t ns);
  * deadline: pthread_cond_timedwait (on a condvar set to CLOCK_MONOTONIC),
  * pthread_mutex_clocklock, sem_clockwait, mq_timedsend (CLOCK_REALTIME). */
 struct timespec deadline_after(clockid_t clk, int64_t ns);
-/* Tighten the timer slack to 1 ns, so short sleeps overshoot less (see WORKBOOK.md). */
+/* Deadlines that never wrap. A timed call takes a relative timeout in ns, where < 0
+ * means "no limit"; deadline_in turns it into a now_ns() time, saturating at
+ * NO_DEADLINE (INT64_MAX, which no clock reaches) instead of overflowing: a timeout of
+ * INT64_MAX is "forever", never a time in the past. ns_left() is the time from now to
+ * a deadline, never negative (0 once it has passed). deadline_after saturates too. */
+#define NO_DEADLINE INT64_MAX
+int64_t deadline_in(int64_t timeout_ns);
+int64_t ns_left(int64_t deadline);
+/* Tighten the timer slack to 1 ns, so short sleeps overshoot less: a sleep may
+ * otherwise end up to the thread's slack (50 us by default) late. */
 void tight_timer_slack(void);
 
 /* ---- statistics (stats.c) -------------------------------------------------------- */

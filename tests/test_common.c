@@ -133,6 +133,30 @@ static void test_clock_and_sleep(void **state)
     assert_true(d < now_ns() + 300 * NS_PER_MS + 1);
 }
 
+/* A huge timeout saturates instead of wrapping into the past: INT64_MAX and
+ * INT64_MAX - 1 are both "no limit", a negative timeout too. */
+static void test_deadlines_saturate(void **state)
+{
+    (void)state;
+    int64_t before = now_ns();
+    assert_true(deadline_in(INT64_MAX) == NO_DEADLINE);
+    assert_true(deadline_in(INT64_MAX - 1) == NO_DEADLINE);
+    assert_true(deadline_in(-1) == NO_DEADLINE);
+    int64_t d = deadline_in(50 * NS_PER_MS);
+    assert_true(d >= before + 50 * NS_PER_MS && d <= now_ns() + 50 * NS_PER_MS);
+    assert_true(deadline_in(0) >= before);
+
+    assert_true(ns_left(NO_DEADLINE) == NO_DEADLINE);
+    assert_true(ns_left(before - NS_PER_S) == 0);
+    int64_t left = ns_left(now_ns() + NS_PER_S);
+    assert_true(left > 0 && left <= NS_PER_S);
+
+    struct timespec far = deadline_after(CLOCK_MONOTONIC, INT64_MAX);
+    assert_true(ts_to_ns(far) == INT64_MAX);
+    far = deadline_after(CLOCK_REALTIME, INT64_MAX - 1);
+    assert_true(ts_to_ns(far) == INT64_MAX);
+}
+
 /* ---- errors: each dies in a child; check the status and the one-line message ---- */
 
 static void die_enoent(void *arg) { (void)arg; errno = ENOENT; die("open %s", "x.txt"); }
@@ -588,6 +612,7 @@ int main(void)
         cmocka_unit_test(test_parse_real_and_format),
         cmocka_unit_test(test_summarize),
         cmocka_unit_test(test_clock_and_sleep),
+        cmocka_unit_test(test_deadlines_saturate),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_die_child_skips_stdio),
         cmocka_unit_test(test_cli_good),

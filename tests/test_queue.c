@@ -503,6 +503,35 @@ static void test_named_queue(void **state)
     assert_false(shm_exists(name)); /* the last one out removed it */
 }
 
+/* queue_open(name, QUEUE_FOREVER) waits for the creator, as the header's timeout
+ * convention says (it used to try once and return ENOENT). */
+static void test_open_waits_forever(void **state)
+{
+    (void)state;
+    char name[64];
+    snprintf(name, sizeof name, "/wb-test-open-%d", (int)getpid());
+    pid_t c = fork_child();
+    if (c == 0) {
+        struct queue *mine = queue_open(name, QUEUE_FOREVER);
+        if (!mine)
+            _exit(1);
+        if (queue_put(mine, "here", 4, 10 * NS_PER_S) != QUEUE_OK)
+            _exit(2);
+        queue_detach(mine);
+        _exit(0);
+    }
+    sleep_ns(MS(100)); /* the child is (almost surely) already waiting */
+    struct queue *q = queue_create(name, 2, 8);
+    char buf[8];
+    size_t len;
+    int rc = queue_get(q, buf, sizeof buf, &len, 10 * NS_PER_S);
+    assert_int_equal(join_child(c), 0);
+    assert_int_equal(rc, QUEUE_OK);
+    assert_memory_equal(buf, "here", 4);
+    queue_detach(q);
+    assert_false(shm_exists(name));
+}
+
 static void create_then_sigint(void *arg)
 {
     struct queue *q = queue_create(arg, 2, 8);
@@ -537,6 +566,7 @@ int main(void)
         cmocka_unit_test(test_many_waiters),
         cmocka_unit_test(test_named_queue),
         cmocka_unit_test(test_named_queue_sigint),
+        cmocka_unit_test(test_open_waits_forever),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

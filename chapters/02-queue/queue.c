@@ -188,13 +188,6 @@ static void commit(uint64_t *pos, uint64_t value)
     __atomic_store_n(pos, value, __ATOMIC_RELEASE);
 }
 
-/* now + timeout_ns on CLOCK_MONOTONIC (now_ns), without overflowing for huge timeouts */
-static int64_t deadline_in(int64_t timeout_ns)
-{
-    int64_t now = now_ns();
-    return timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
-}
-
 static struct slot *slot_at(struct queue *q, uint64_t pos)
 {
     return (struct slot *)(q->slots + (pos % (uint64_t)q->s->capacity) * q->s->stride);

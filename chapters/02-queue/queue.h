@@ -56,8 +56,8 @@ struct queue *queue_new(long capacity, size_t max_msg);
 
 /* A named queue ("/wb-something"); fails (dies) if the name exists. */
 struct queue *queue_create(const char *name, long capacity, size_t max_msg);
-/* Attaches to the named queue, waiting up to timeout_ns for its creator to make it.
- * Returns NULL with errno ENOENT if it did not appear in time. */
+/* Attaches to the named queue, waiting up to timeout_ns (QUEUE_FOREVER: no limit) for
+ * its creator to make it. Returns NULL with errno ENOENT if it did not appear in time. */
 struct queue *queue_open(const char *name, int64_t timeout_ns);
 
 /* Done with the queue in this process: unmaps it. The last attached process of a named
