@@ -67,7 +67,7 @@ valgrind: deps-test
 
 clean:
 	@for d in common $(CHAPTERS) tests; do $(SUBMAKE) -s -C $$d clean >/dev/null; done
-	rm -rf build plots/data plots/quick
+	rm -rf build plots/quick plots/data/*.txt plots/data/*.part*
 
 help:
 	@echo "Targets:"

@@ -2,7 +2,9 @@
 # PROGS, and MODULES or LIBRARY/LIB_SRCS if it has them). In the style of TLPI's
 # Makefile.inc: a chapter Makefile is a few lines, pattern rules do the rest.
 #
-#   PROGS    programs, one .c file each (process_basics.c -> process_basics)
+#   PROGS    programs, one .c file each (process_basics.c -> process_basics); the
+#            exercises' solutions are programs too, named with their directory
+#            (solutions/fork_after_write), and include the chapter's headers as usual
 #   MODULES  sources linked into every program of the directory; another chapter's
 #            module is named by path (../02-queue/queue.c)
 #   LIBRARY  a static library built from LIB_SRCS (common/ uses it)
@@ -21,7 +23,7 @@ WARN     := -std=c17 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototyp
             -Wmissing-prototypes -Wformat=2 -Wundef -Wno-format-nonliteral
 # Feature-test macro, once for everything: _GNU_SOURCE brings POSIX 2008 plus the
 # Linux calls the workbook shows (prctl, pidfd, pthread_setname_np, ...).
-CPPFLAGS += -D_GNU_SOURCE -I$(TOP)/common
+CPPFLAGS += -D_GNU_SOURCE -I$(TOP)/common -I.
 LDLIBS   += -lpthread -lrt -lm
 
 MAKEFLAGS += --no-builtin-rules
@@ -89,6 +91,6 @@ list-progs:
 	@echo $(PROGS)
 
 clean:
-	rm -f $(BINS) $(OUT)/*.o $(OUT)/*.d $(OUT)/.flags $(if $(LIBRARY),$(OUT)/$(LIBRARY))
+	rm -f $(BINS) $(OUT)/*.o $(OUT)/*.d $(OUT)/*/*.o $(OUT)/*/*.d $(OUT)/.flags $(if $(LIBRARY),$(OUT)/$(LIBRARY))
 
--include $(wildcard $(OUT)/*.d)
+-include $(wildcard $(OUT)/*.d $(OUT)/*/*.d)
