@@ -248,6 +248,21 @@ static void set_value(const struct cli_opt *o, const char *s)
     }
 }
 
+/* An unknown short option (the workbook's programs have none): getopt_long gives the
+ * letter in optopt, and in a cluster such as -ab it stops at the first letter without
+ * moving optind past the word. So the word is argv[optind - 1] if it is just "-a",
+ * else argv[optind], the cluster being read. (Neither optind - 1, which may be an
+ * earlier option such as --quick, nor "takes no value" describes it.) */
+static noreturn void unknown_short(int letter, int argc, char **argv)
+{
+    const char *prev = argv[optind - 1];
+    if (prev[0] == '-' && prev[1] == letter && prev[2] == '\0')
+        cli_error("unknown option '-%c'", letter);
+    if (optind < argc && argv[optind][0] == '-' && argv[optind][1] == letter)
+        cli_error("unknown option '-%c' (in '%s')", letter, argv[optind]);
+    cli_error("unknown option '-%c'", letter);
+}
+
 void cli_parse(int argc, char **argv, const char *about, const struct cli_opt *opts,
                struct cli *cli)
 {
@@ -296,8 +311,10 @@ void cli_parse(int argc, char **argv, const char *about, const struct cli_opt *o
                           range_text(o, range, sizeof range));
             }
             cli_error("%s needs a value", argv[optind - 1]);
-        } else if (optopt != 0) { /* a known option given a value it does not take */
-            cli_error("%s takes no value", argv[optind - 1]);
+        } else if (optopt >= OPT_FIRST || (optopt >= OPT_HELP && optopt <= OPT_DATA)) {
+            cli_error("%s takes no value", argv[optind - 1]); /* --fixed=yes */
+        } else if (optopt != 0) {
+            unknown_short(optopt, argc, argv);
         } else {
             cli_error("unknown option '%s'", argv[optind - 1]);
         }

@@ -20,10 +20,11 @@
  * afterwards no process may still carry it.
  *
  * For every program the runner also checks, without being told: --help exits 0 with a
- * usage; an unknown option and a stray argument exit 2 naming them; and for each option
- * the --help text lists with a range ("--repeat N ...; 1..1000 (default ...)"), a
- * word, a number below and above the range, an overflow and a missing unit each exit
- * 2 with a first line naming the option and the range. A program that has no run in
+ * usage; an unknown option (long, short, or a cluster of short ones after --quick) and
+ * a stray argument exit 2 naming them; and for each option the --help text lists with
+ * a range ("--repeat N ...; 1..1000 (default ...)"), a word, a number below and above
+ * the range, an overflow and a missing unit each exit 2 with a first line naming the
+ * option and the range. A program that has no run in
  * any smoke.txt fails.
  */
 #include "common.h"
@@ -370,6 +371,10 @@ static void option_tests(const char *chapter, char *path, const char *prog)
 
     bad_option(chapter, path, prog, "--no-such-option", NULL, "--no-such-option", NULL);
     bad_option(chapter, path, prog, "stray-argument", NULL, "stray-argument", NULL);
+    /* short options: there are none, and the message names the letter, not the word
+     * before it */
+    bad_option(chapter, path, prog, "-x", NULL, "unknown option '-x'", NULL);
+    bad_option(chapter, path, prog, "--quick", "-ab", "unknown option '-a'", "'-ab'");
 
     regex_t re;
     if (regcomp(&re, "^  --([a-z0-9-]+) (N|TIME|X) .*; ([^ ]+)\\.\\.([^ ]+) \\(default", REG_EXTENDED | REG_NEWLINE))

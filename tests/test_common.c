@@ -339,6 +339,25 @@ static void test_cli_errors(void **state)
     expect_usage_error(&c, "test_common: unexpected argument 'extra' (this program takes options only)");
 }
 
+/* Short options: the programs have none, so each is unknown, and the message names it,
+ * not the word before it (it used to say "-x takes no value", and blame --quick for
+ * the -a of "--quick -ab"). */
+static void test_cli_unknown_short(void **state)
+{
+    (void)state;
+    struct captured c;
+    parse(&c, "-x", NULL);
+    expect_usage_error(&c, "test_common: unknown option '-x'");
+    parse(&c, "--quick", "-ab", NULL);
+    expect_usage_error(&c, "test_common: unknown option '-a' (in '-ab')");
+    parse(&c, "--repeat", "5", "-q", NULL);
+    expect_usage_error(&c, "test_common: unknown option '-q'");
+    parse(&c, "--fixed", "-xyz", "--quick", NULL);
+    expect_usage_error(&c, "test_common: unknown option '-x' (in '-xyz')");
+    parse(&c, "--quick=1", NULL);
+    expect_usage_error(&c, "test_common: --quick=1 takes no value");
+}
+
 /* a program that does not measure has no --data */
 static void parse_no_data(void *arg)
 {
@@ -618,6 +637,7 @@ int main(void)
         cmocka_unit_test(test_cli_good),
         cmocka_unit_test(test_cli_help),
         cmocka_unit_test(test_cli_errors),
+        cmocka_unit_test(test_cli_unknown_short),
         cmocka_unit_test(test_cli_no_data),
         cmocka_unit_test(test_datafile),
         cmocka_unit_test(test_datafile_error),
