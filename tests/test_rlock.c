@@ -134,6 +134,55 @@ static void test_waiter_gets_it_after_the_last_release(void **state)
     sem_destroy(&h.go);
 }
 
+/* ---- timeouts too long to add to the clock ---- */
+
+struct long_waiter {
+    struct rlock *l;
+    int64_t timeout;
+    _Atomic int rc; /* -1 while it waits */
+};
+
+static void *wait_long(void *arg)
+{
+    struct long_waiter *w = arg;
+    int rc = rlock_acquire(w->l, w->timeout);
+    if (rc == 0 && rlock_release(w->l) != 0)
+        fatal("release");
+    w->rc = rc;
+    return NULL;
+}
+
+/* INT64_MAX ns (292 years) is a wait without a limit, not a deadline wrapped round into
+ * the past: rlock_acquire used to give up with ETIMEDOUT after a few microseconds. The
+ * waiter must still be waiting 200 ms later, and get the lock once it is released. */
+static void test_huge_timeouts_wait(void **state)
+{
+    (void)state;
+    const int64_t timeouts[] = { INT64_MAX, INT64_MAX - 1 };
+    for (size_t i = 0; i < ARRAY_LEN(timeouts); i++) {
+        struct rlock l;
+        struct holder h;
+        rlock_init(&l);
+        pthread_t holder = start_holder(&h, &l, 0);
+        struct long_waiter w = { .l = &l, .timeout = timeouts[i], .rc = -1 };
+        pthread_t waiter;
+        assert_int_equal(pthread_create(&waiter, NULL, wait_long, &w), 0);
+        sleep_ns(200 * NS_PER_MS);
+        int early = w.rc;
+        CHECK_SYS(sem_post(&h.go)); /* release, so the waiter ends either way */
+        assert_int_equal(pthread_join(holder, NULL), 0);
+        assert_int_equal(pthread_join(waiter, NULL), 0);
+        if (early != -1)
+            fail_msg("timeout INT64_MAX%s: rlock_acquire returned %d (%s) while the lock was held",
+                     i ? " - 1" : "", early, early > 0 ? strerror(early) : "?");
+        assert_int_equal(w.rc, 0);
+        assert_int_equal(rlock_count(&l), 0);
+        rlock_destroy(&l);
+        sem_destroy(&h.ready);
+        sem_destroy(&h.go);
+    }
+}
+
 /* ---- mutual exclusion: re-entrant increments from several threads ---- */
 
 enum { WORKERS = 4, ROUNDS = 20000 };
@@ -202,6 +251,7 @@ int main(void)
         cmocka_unit_test(test_reentry_and_count),
         cmocka_unit_test(test_others_refused_while_held),
         cmocka_unit_test(test_waiter_gets_it_after_the_last_release),
+        cmocka_unit_test(test_huge_timeouts_wait),
         cmocka_unit_test(test_mutual_exclusion),
         cmocka_unit_test(test_destroy_held_is_fatal),
     };

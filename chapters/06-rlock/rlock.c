@@ -58,17 +58,20 @@ int rlock_acquire(struct rlock *l, int64_t timeout_ns)
         CHECK_PT(pthread_mutex_unlock(&l->m));
         return rc;
     }
-    struct timespec deadline = { 0, 0 }; /* read the clock only if we have to wait */
+    /* read the clock only if we have to wait; deadline_in saturates, so a timeout too
+     * long to add to the clock (INT64_MAX) means no limit, not a time in the past */
+    int64_t deadline = NO_DEADLINE;
     if (l->count > 0 && timeout_ns > 0)
-        deadline = ns_to_ts(now_ns() + timeout_ns);
+        deadline = deadline_in(timeout_ns);
+    struct timespec until = ns_to_ts(deadline);
     l->waiters++;
     while (l->count > 0) {
         if (timeout_ns == 0) {
             rc = EBUSY;
             break;
         }
-        int w = timeout_ns < 0 ? pthread_cond_wait(&l->freed, &l->m)
-                               : pthread_cond_timedwait(&l->freed, &l->m, &deadline);
+        int w = deadline == NO_DEADLINE ? pthread_cond_wait(&l->freed, &l->m)
+                                        : pthread_cond_timedwait(&l->freed, &l->m, &until);
         if (w == ETIMEDOUT && l->count > 0) {
             rc = ETIMEDOUT;
             break;
