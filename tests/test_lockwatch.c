@@ -90,6 +90,63 @@ static void test_trylock_and_timedlock_name_the_holder(void **state)
     sem_destroy(&h.go);
 }
 
+/* ---- timeouts too long to add to the clock: no limit, not a time in the past ---- */
+
+struct patient {
+    struct wlock *lock;
+    int64_t timeout;
+    _Atomic int rc; /* -1 while it waits */
+};
+
+static void wait_patiently(void *arg)
+{
+    struct patient *p = arg;
+    int rc = wlock_timedlock(p->lock, p->timeout, NULL, 0);
+    if (rc == 0)
+        wlock_unlock(p->lock);
+    p->rc = rc;
+}
+
+static void nap(void *arg)
+{
+    sleep_ns(*(int64_t *)arg);
+}
+
+static void test_huge_timeouts(void **state)
+{
+    (void)state;
+    const int64_t timeouts[] = { INT64_MAX, INT64_MAX - 1 };
+    for (size_t i = 0; i < ARRAY_LEN(timeouts); i++) {
+        /* a timed lock that waits for a lock held 200 ms */
+        struct wlock l;
+        struct hold h = { .lock = &l };
+        struct wthread t[2];
+        wlock_init(&l, "L");
+        assert_int_equal(sem_init(&h.ready, 0, 0), 0);
+        assert_int_equal(sem_init(&h.go, 0, 0), 0);
+        wthread_start(&t[0], "holder", hold_until_go, &h);
+        sem_wait_ok(&h.ready);
+        struct patient p = { .lock = &l, .timeout = timeouts[i], .rc = -1 };
+        wthread_start(&t[1], "patient", wait_patiently, &p);
+        sleep_ns(200 * NS_PER_MS);
+        int early = p.rc;
+        CHECK_SYS(sem_post(&h.go));
+        assert_int_equal(wthread_join_all(t, 2, SECONDS(10)), 0);
+        if (early != -1)
+            fail_msg("wlock_timedlock(INT64_MAX%s) returned %d while the lock was held", i ? " - 1" : "", early);
+        assert_int_equal(p.rc, 0);
+        wlock_destroy(&l);
+        sem_destroy(&h.ready);
+        sem_destroy(&h.go);
+
+        /* a join with that much patience waits for a thread that ends after 100 ms */
+        int64_t pause = 100 * NS_PER_MS, t0 = now_ns();
+        wthread_start(&t[0], "napper", nap, &pause);
+        assert_int_equal(wthread_join_all(t, 1, timeouts[i]), 0);
+        assert_true(now_ns() - t0 >= 90 * NS_PER_MS);
+    }
+}
+
 /* ---- ABBA with timed locks: the chain of waits is a cycle ---- */
 
 static struct wlock g_a, g_b;
@@ -250,6 +307,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_holder_recorded),
         cmocka_unit_test(test_trylock_and_timedlock_name_the_holder),
+        cmocka_unit_test(test_huge_timeouts),
         cmocka_unit_test(test_timed_abba_reports_cycle),
         cmocka_unit_test(test_watchdog_reports_leaked_lock),
         cmocka_unit_test(test_early_return_detected),

@@ -310,13 +310,16 @@ int wthread_join_all(struct wthread *t, size_t n, int64_t stall_ns)
             left += !t[i].joined;
         if (left == 0)
             break;
-        int64_t wake = g_progress_at + stall_ns;
+        /* the last progress plus stall_ns, saturating: a stall_ns too long to add
+         * (INT64_MAX) is no limit, not a time wrapped round into the past */
+        int64_t wake = stall_ns > NO_DEADLINE - g_progress_at ? NO_DEADLINE : g_progress_at + stall_ns;
         if (now_ns() >= wake) {
             book_unlock();
             return ETIMEDOUT;
         }
         struct timespec ts = ns_to_ts(wake);
-        int rc = pthread_cond_timedwait(&g_changed, &g_book, &ts);
+        int rc = wake == NO_DEADLINE ? pthread_cond_wait(&g_changed, &g_book)
+                                     : pthread_cond_timedwait(&g_changed, &g_book, &ts);
         if (rc != 0 && rc != ETIMEDOUT)
             die_en(rc, "pthread_cond_timedwait");
     }
