@@ -13,6 +13,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -193,6 +194,78 @@ static void test_timed_abba_reports_cycle(void **state)
     wlock_destroy(&g_b);
 }
 
+/* ---- a third thread waiting on a deadlocked pair: the chain names their cycle ---- */
+
+/* Is thread `tid` of this process asleep in futex() on the word at `addr`? The
+ * kernel shows the system call a sleeping thread is in, with its arguments. */
+static bool asleep_on(pid_t tid, const void *addr)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    long nr = -1;
+    unsigned long a1 = 0;
+    bool ok = fgets(line, sizeof line, f) && sscanf(line, "%ld %lx", &nr, &a1) == 2;
+    fclose(f);
+    return ok && nr == SYS_futex && a1 == (unsigned long)(uintptr_t)addr;
+}
+
+static void lock_both(void *arg)
+{
+    struct side *s = arg;
+    wlock_lock(s->first);
+    int rc = pthread_barrier_wait(&g_both);
+    if (rc != 0 && rc != PTHREAD_BARRIER_SERIAL_THREAD)
+        die_en(rc, "pthread_barrier_wait");
+    wlock_lock(s->second); /* never returns: the other side holds it */
+}
+
+/* in a child: x and y deadlock for good (untimed locks), then main waits for A */
+static void third_waiter_scenario(void *arg)
+{
+    (void)arg;
+    static struct wthread t[2];
+    static struct side x, y;
+    wlock_init(&g_a, "A");
+    wlock_init(&g_b, "B");
+    if (pthread_barrier_init(&g_both, NULL, 2) != 0)
+        fatal("pthread_barrier_init");
+    x = (struct side){ .first = &g_a, .second = &g_b };
+    y = (struct side){ .first = &g_b, .second = &g_a };
+    wthread_start(&t[0], "x", lock_both, &x);
+    wthread_start(&t[1], "y", lock_both, &y);
+    /* wait until both sleep in the kernel on their second lock */
+    int64_t end = now_ns() + SECONDS(10);
+    while (!(asleep_on(t[0].tid, &g_b.mutex) && asleep_on(t[1].tid, &g_a.mutex)))
+        if (now_ns() > end)
+            fatal("x and y did not both block on their second lock");
+        else
+            sleep_ns(NS_PER_MS);
+    char why[512];
+    int rc = wlock_timedlock(&g_a, 50 * NS_PER_MS, why, sizeof why);
+    printf("rc=%d why=%s\n", rc, why);
+    fflush(stdout);
+    watch_report();
+}
+
+static void test_third_waiter_names_the_cycle(void **state)
+{
+    (void)state;
+    struct captured c;
+    capture(third_waiter_scenario, NULL, SECONDS(30), &c);
+    if (!WIFEXITED(c.status) || WEXITSTATUS(c.status) != 0)
+        fail_msg("the scenario failed:\n%s\n%s", c.out, c.err);
+    const char *want = "rc=110 why=main waits for A, held by x; x waits for B, held by y; "
+                       "y waits for A, held by x: a cycle of x and y, a deadlock\n";
+    if (!strstr(c.out, want))
+        fail_msg("expected\n  %sin\n%s", want, c.out);
+    /* the watchdog's report names the cycle too */
+    if (!strstr(c.out, "x waits for B, held by y; y waits for A, held by x: a cycle, a deadlock"))
+        fail_msg("the report names no cycle:\n%s", c.out);
+}
+
 /* ---- the watchdog: a lock leaked by a thread that ended, a waiter stuck forever ---- */
 
 static struct wlock g_leaked;
@@ -309,6 +382,7 @@ int main(void)
         cmocka_unit_test(test_trylock_and_timedlock_name_the_holder),
         cmocka_unit_test(test_huge_timeouts),
         cmocka_unit_test(test_timed_abba_reports_cycle),
+        cmocka_unit_test(test_third_waiter_names_the_cycle),
         cmocka_unit_test(test_watchdog_reports_leaked_lock),
         cmocka_unit_test(test_early_return_detected),
     };

@@ -163,26 +163,47 @@ void wlock_lock(struct wlock *l)
 }
 
 /* The chain of waits from `start`, under g_book:
- * "ab waits for B, held by ba; ba waits for A, held by ab: a cycle, a deadlock" */
+ *   "ab waits for B, held by ba; ba waits for A, held by ab: a cycle, a deadlock"
+ * Every thread the chain passes is remembered, so a chain that runs into a cycle it
+ * is not part of (a third thread waiting for a lock of two deadlocked ones) stops
+ * there and names the cycle:
+ *   "c waits for A, held by ab; ab waits for B, held by ba; ba waits for A, held by ab:
+ *    a cycle of ab and ba, a deadlock" */
 static void wait_chain(struct wthread *start, char *buf, size_t len)
 {
-    size_t n = 0;
+    struct wthread *seen[WATCH_MAX_THREADS];
+    size_t n = 0, nseen = 0;
     buf[0] = '\0';
-    struct wthread *t = start;
-    for (int step = 0; t->waiting_for && step < 16 && n < len; step++) {
+    for (struct wthread *t = start; t->waiting_for && nseen < ARRAY_LEN(seen) && n < len; nseen++) {
         struct wlock *l = t->waiting_for;
+        const char *sep = nseen ? "; " : "";
+        seen[nseen] = t;
         if (!l->holder_tid) {
-            snprintf(buf + n, len - n, "%s%s waits for %s, which was just released", step ? "; " : "",
-                     t->name, l->name);
+            snprintf(buf + n, len - n, "%s%s waits for %s, which was just released", sep, t->name, l->name);
             return;
         }
-        n += (size_t)snprintf(buf + n, len - n, "%s%s waits for %s, held by %s", step ? "; " : "",
-                              t->name, l->name, l->holder);
+        n += (size_t)snprintf(buf + n, len - n, "%s%s waits for %s, held by %s", sep, t->name, l->name, l->holder);
         if (n >= len)
             return;
         struct wthread *h = by_tid(l->holder_tid);
-        if (h == start) {
-            snprintf(buf + n, len - n, "%s", step ? ": a cycle, a deadlock" : ", itself: a self-deadlock");
+        if (h == t) {
+            snprintf(buf + n, len - n, ", itself: a self-deadlock");
+            return;
+        }
+        size_t first = 0; /* where the holder is in the chain, if it is */
+        while (first <= nseen && seen[first] != h)
+            first++;
+        if (first == 0) {
+            snprintf(buf + n, len - n, ": a cycle, a deadlock");
+            return;
+        }
+        if (first <= nseen) { /* a cycle of seen[first..nseen] that start only waits on */
+            n += (size_t)snprintf(buf + n, len - n, ": a cycle of");
+            for (size_t k = first; k <= nseen && n < len; k++)
+                n += (size_t)snprintf(buf + n, len - n, "%s %s", k == first ? "" : k == nseen ? " and" : ",",
+                                      seen[k]->name);
+            if (n < len)
+                snprintf(buf + n, len - n, ", a deadlock");
             return;
         }
         if (!h || h->finished) {
@@ -413,7 +434,7 @@ void watch_report(void)
         wait_chain(t, chain, sizeof chain);
         if (strstr(chain, "a cycle") || strstr(chain, "self-deadlock")) {
             trace("  %s", chain);
-            break; /* every member of a cycle would print the same cycle again */
+            break; /* every thread of a cycle, or waiting on one, would print it again */
         }
     }
     book_unlock();

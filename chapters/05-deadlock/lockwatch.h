@@ -61,7 +61,9 @@ void wlock_destroy(struct wlock *l);
 void wlock_lock(struct wlock *l);
 /* Waits at most timeout_ns. On ETIMEDOUT, if why is not NULL, it receives the chain
  * of waits that starts at the caller, taken while it still waited, such as
- *   "ab waits for B, held by ba; ba waits for A, held by ab: a cycle, a deadlock" */
+ *   "ab waits for B, held by ba; ba waits for A, held by ab: a cycle, a deadlock"
+ * or, for a caller stuck behind a cycle it is not part of,
+ *   "c waits for A, held by ab; ...: a cycle of ab and ba, a deadlock" */
 int wlock_timedlock(struct wlock *l, int64_t timeout_ns, char *why, size_t len);
 int wlock_trylock(struct wlock *l);
 void wlock_unlock(struct wlock *l);
