@@ -170,6 +170,30 @@ static void test_get_timeout(void **state)
     pool_free(p);
 }
 
+/* A timeout too long to add to the clock is no limit (pool_get used to compute
+ * now_ns() + timeout_ns, a signed overflow that UBSan stops at, and that without it
+ * wrapped round to a negative deadline, which the pool took for "none" by luck). */
+static void test_get_huge_timeouts(void **state)
+{
+    (void)state;
+    struct pool *p = pool_new(2, 256);
+    const int64_t timeouts[] = { INT64_MAX, INT64_MAX - 1 };
+    for (size_t i = 0; i < ARRAY_LEN(timeouts); i++) {
+        pool_task t = submit(p, 7, MS(100));
+        unsigned char buf[64];
+        struct pool_result r;
+        int64_t t0 = now_ns();
+        assert_int_equal(pool_get(p, t, timeouts[i], buf, sizeof buf, &r), POOL_OK);
+        assert_true(now_ns() - t0 >= MS(90)); /* it waited for the task */
+        long v;
+        memcpy(&v, buf, sizeof v);
+        assert_int_equal(v, 7 * 7 + 1);
+    }
+    pool_close(p);
+    pool_join(p);
+    pool_free(p);
+}
+
 static void test_failed_and_crashed_tasks(void **state)
 {
     (void)state;
@@ -384,6 +408,7 @@ int main(void)
         cmocka_unit_test(test_results_in_their_handles),
         cmocka_unit_test(test_workers_reused),
         cmocka_unit_test(test_get_timeout),
+        cmocka_unit_test(test_get_huge_timeouts),
         cmocka_unit_test(test_failed_and_crashed_tasks),
         cmocka_unit_test(test_killed_worker),
         cmocka_unit_test(test_worker_dies_inside_get),

@@ -299,20 +299,18 @@ static bool check_workers(struct pool *p)
     return ended;
 }
 
-/* Waits until a result comes or a worker ends, up to `deadline` (now_ns time; < 0:
- * none), looking after the workers on the way. false if the deadline came first. */
+/* Waits until a result comes or a worker ends, up to `deadline` (a now_ns time from
+ * deadline_in; NO_DEADLINE: none), looking after the workers on the way. false if
+ * the deadline came first. */
 static bool wait_any(struct pool *p, int64_t deadline)
 {
     for (;;) {
-        int64_t now = now_ns();
-        if (now - p->last_check >= CHECK_EVERY_NS && check_workers(p))
+        if (now_ns() - p->last_check >= CHECK_EVERY_NS && check_workers(p))
             return true;
-        int64_t slice = CHECK_EVERY_NS;
-        if (deadline >= 0 && deadline - now < slice)
-            slice = deadline - now > 0 ? deadline - now : 0;
-        if (collect(p, slice) || check_workers(p))
+        int64_t left = ns_left(deadline);
+        if (collect(p, left < CHECK_EVERY_NS ? left : CHECK_EVERY_NS) || check_workers(p))
             return true;
-        if (deadline >= 0 && now_ns() >= deadline)
+        if (ns_left(deadline) == 0)
             return false;
     }
 }
@@ -341,7 +339,7 @@ static void submit(struct pool *p, const struct task_msg *t, const void *arg, si
     if (len > payload_cap(p, sizeof *t))
         fatal("pool: an argument of %zu bytes is more than the pool's %zu", len, payload_cap(p, sizeof *t));
     while (p->outstanding >= CAPACITY) /* the rule at the top of the file */
-        wait_any(p, -1);
+        wait_any(p, NO_DEADLINE);
     memcpy(p->tbuf, t, sizeof *t);
     if (len)
         memcpy(p->tbuf + sizeof *t, arg, len);
@@ -399,7 +397,7 @@ bool pool_ready(struct pool *p, pool_task t)
 int pool_get(struct pool *p, pool_task t, int64_t timeout_ns, void *buf, size_t cap,
              struct pool_result *result)
 {
-    int64_t deadline = timeout_ns < 0 ? -1 : now_ns() + timeout_ns;
+    int64_t deadline = deadline_in(timeout_ns); /* saturates: INT64_MAX is no limit */
     while (!entry_of(p, t)->done)
         if (!wait_any(p, deadline) && !entry_of(p, t)->done) {
             if (result)
@@ -479,7 +477,7 @@ void pool_join(struct pool *p)
             alive = alive || p->pid[k] != 0;
         if (!alive)
             break;
-        wait_any(p, now_ns() + CHECK_EVERY_NS);
+        wait_any(p, deadline_in(CHECK_EVERY_NS));
     }
     while (collect(p, QUEUE_NOWAIT))
         ;
