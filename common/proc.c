@@ -64,11 +64,9 @@ int child_wait(pid_t pid, int64_t timeout_ns, int *status)
     int fd = (int)syscall(SYS_pidfd_open, pid, 0);
     if (fd == -1 && errno != ENOSYS)
         die("pidfd_open(%d)", (int)pid);
-    int64_t deadline = now_ns() + timeout_ns;
+    int64_t deadline = deadline_in(timeout_ns); /* saturates: INT64_MAX is no limit */
     for (;;) {
-        int64_t left = deadline - now_ns();
-        if (left < 0)
-            left = 0;
+        int64_t left = ns_left(deadline);
         if (fd == -1) { /* old kernel: look every millisecond */
             pid_t r = waitpid(pid, status, WNOHANG);
             if (r == -1 && errno != EINTR)

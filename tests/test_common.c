@@ -479,6 +479,21 @@ static void test_child_wait_and_exitcode(void **state)
         _exit(3);
     assert_int_equal(child_wait(pid, -1, &st), 0);
     assert_int_equal(exitcode_of(st), 3);
+
+    /* timeouts too long to add to the clock wait for the end, like -1 (child_wait
+     * used to compute now_ns() + timeout_ns: a signed overflow, caught by UBSan) */
+    const int64_t huge[] = { INT64_MAX, INT64_MAX - 1 };
+    for (size_t i = 0; i < ARRAY_LEN(huge); i++) {
+        pid = fork_child();
+        if (pid == 0) {
+            sleep_ns(100 * NS_PER_MS);
+            _exit(4);
+        }
+        t = now_ns();
+        assert_int_equal(child_wait(pid, huge[i], &st), 0);
+        assert_true(now_ns() - t >= 90 * NS_PER_MS);
+        assert_int_equal(exitcode_of(st), 4);
+    }
 }
 
 /* A grandchild started with fork_child dies with its parent (PR_SET_PDEATHSIG). We
