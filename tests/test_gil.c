@@ -159,6 +159,14 @@ static void spinner_start(struct spinner *s, struct gil *g)
     assert_true(atomic_load(&s->holding));
 }
 
+static void *take_and_leave(void *arg)
+{
+    struct gil_thread *t = arg;
+    gil_take(t, GIL_START);
+    gil_exit(t);
+    return NULL;
+}
+
 static void test_drop_request_honoured(void **state)
 {
     (void)state;
@@ -196,6 +204,44 @@ static void test_drop_request_honoured(void **state)
     assert_true(mine->got - g.log[0].left < BOUND);
     assert_true(s.ticks > 0);
     gil_destroy(&g);
+}
+
+/* ---- an interval too long to add to the clock: never a drop request ---- */
+
+/* The holder runs 100 ms, then drops the GIL for I/O. A waiter whose interval is
+ * INT64_MAX ns must wait for that drop without ever asking for it: an interval that
+ * wrapped round into the past would make every timed wait end at once and ask. */
+static void test_huge_interval_never_asks(void **state)
+{
+    (void)state;
+    const int64_t intervals[] = { INT64_MAX, INT64_MAX - 1 };
+    for (size_t i = 0; i < ARRAY_LEN(intervals); i++) {
+        struct gil g;
+        gil_init(&g, &(struct gil_config){ .mode = GIL_NEW, .interval_ns = intervals[i], .log_size = 64 });
+        struct spinner s;
+        spinner_start(&s, &g);
+        struct gil_thread me;
+        gil_thread_init(&me, &g, "main");
+        int64_t t0 = now_ns();
+        pthread_t th;
+        CHECK_PT(pthread_create(&th, NULL, take_and_leave, &me));
+        /* wait until main's thread waits for the GIL, then let the spinner run on */
+        while (gil_stats(&g).waiting == 0 && now_ns() - t0 < BOUND)
+            sleep_ns(NS_PER_MS);
+        sleep_ns(100 * NS_PER_MS);
+        struct gil_stats mid = gil_stats(&g);
+        atomic_store(&s.stop, true); /* the spinner exits, dropping the GIL */
+        join_within(s.th, BOUND);
+        join_within(th, BOUND);
+        assert_int_equal(mid.waiting, 1);
+        assert_int_equal(mid.drop_requests, 0);
+        struct gil_stats st = gil_stats(&g);
+        assert_int_equal(st.drop_requests, 0);
+        assert_int_equal(st.holds, 2);
+        assert_int_equal(g.log[0].dropped, GIL_EXIT); /* not GIL_REQUEST */
+        assert_int_equal(g.log[1].thread, me.id);
+        gil_destroy(&g);
+    }
 }
 
 /* ---- forced switching hands the GIL to the waiter ---- */
@@ -543,6 +589,7 @@ int main(void)
         cmocka_unit_test(test_drop_request_honoured),
         cmocka_unit_test(test_forced_switch_hands_over),
         cmocka_unit_test(test_no_forcing_retakes),
+        cmocka_unit_test(test_huge_interval_never_asks),
         cmocka_unit_test(test_switch_number),
         cmocka_unit_test(test_io_lets_another_run),
         cmocka_unit_test(test_old_gil_retakes),
