@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define MS(x) ((int64_t)(x) * NS_PER_MS)
@@ -309,6 +310,32 @@ static void test_killed_holding_lock(void **state)
     queue_detach(q);
 }
 
+/* Is process `pid` asleep in futex(2)? The kernel shows the system call a sleeping
+ * process is in ("202 0x7f..."; "running" when it is not blocked). */
+static bool in_futex(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    long nr = -1;
+    bool ok = fgets(line, sizeof line, f) && sscanf(line, "%ld", &nr) == 1;
+    fclose(f);
+    return ok && nr == SYS_futex;
+}
+
+/* Waits (up to 10 s) until the queue has counted n sleeps in all and child `pid` is
+ * asleep in the kernel: a wait is counted with the queue's lock held, and nobody holds
+ * that lock for long here, so from then on a futex sleep is the wait itself. */
+static void wait_asleep(struct queue *q, uint64_t n, pid_t pid)
+{
+    for (int64_t end = now_ns() + 10 * NS_PER_S; queue_stats(q).waits < n || !in_futex(pid); sleep_ns(MS(1)))
+        if (now_ns() > end)
+            fail_msg("process %d was not asleep in its wait after 10 s (%llu waits, %llu expected)", (int)pid,
+                     (unsigned long long)queue_stats(q).waits, (unsigned long long)n);
+}
+
 /* The case that wedges glibc's shared condition variables: a process killed while it
  * waits. Five rounds: a consumer is killed in its wait, then a live consumer must still
  * get the next message (glibc's own condvars lose it in round 2 and then hang). */
@@ -316,6 +343,7 @@ static void test_killed_while_waiting(void **state)
 {
     (void)state;
     struct queue *q = queue_new(2, 16);
+    uint64_t waits = 0;
     for (int round = 0; round < 5; round++) {
         pid_t dead = fork_child();
         if (dead == 0) {
@@ -324,7 +352,7 @@ static void test_killed_while_waiting(void **state)
             queue_get(q, buf, sizeof buf, &len, QUEUE_FOREVER);
             _exit(8);
         }
-        sleep_ns(MS(30)); /* let it fall asleep */
+        wait_asleep(q, ++waits, dead); /* killed asleep, not on its way to sleep */
         kill_and_reap(dead);
         pid_t live = fork_child();
         if (live == 0) {
@@ -333,9 +361,10 @@ static void test_killed_while_waiting(void **state)
             int rc = queue_get(q, buf, sizeof buf, &len, 10 * NS_PER_S);
             _exit(rc == QUEUE_OK && len == 5 && memcmp(buf, "hello", 5) == 0 ? 0 : 1);
         }
-        sleep_ns(MS(30));
+        wait_asleep(q, ++waits, live); /* so the put must wake it */
         assert_int_equal(queue_put(q, "hello", 5, MS(1000)), QUEUE_OK);
         assert_int_equal(join_child(live), 0);
+        waits = queue_stats(q).waits;
     }
     /* a producer killed while waiting for room */
     assert_int_equal(queue_put(q, "a", 1, 0), QUEUE_OK);
@@ -345,7 +374,7 @@ static void test_killed_while_waiting(void **state)
         queue_put(q, "c", 1, QUEUE_FOREVER);
         _exit(8);
     }
-    sleep_ns(MS(30));
+    wait_asleep(q, waits + 1, dead);
     kill_and_reap(dead);
     char buf[16];
     size_t len;
@@ -355,14 +384,6 @@ static void test_killed_while_waiting(void **state)
     assert_true(st.dead_waiters >= 5);
     assert_int_equal(st.owner_deaths, 0);
     queue_detach(q);
-}
-
-/* Waits (up to 10 s) until the queue has counted n sleeps in all. */
-static void wait_for_sleepers(struct queue *q, uint64_t n)
-{
-    for (int64_t end = now_ns() + 10 * NS_PER_S; queue_stats(q).waits < n; sleep_ns(MS(1)))
-        if (now_ns() > end)
-            fail_msg("fewer than %llu waits after 10 s", (unsigned long long)n);
 }
 
 /* queue_test_hook in the producer (the test process): right after the put has woken a
@@ -394,7 +415,7 @@ static void test_killed_after_wakeup(void **state)
         queue_get(q, buf, sizeof buf, &len, QUEUE_FOREVER);
         _exit(8);
     }
-    wait_for_sleepers(q, 1);
+    wait_asleep(q, 1, first);
     pid_t second = fork_child();
     if (second == 0) {
         char buf[16];
@@ -402,7 +423,7 @@ static void test_killed_after_wakeup(void **state)
         int rc = queue_get(q, buf, sizeof buf, &len, QUEUE_FOREVER);
         _exit(rc == QUEUE_OK && len == 4 && memcmp(buf, "wake", 4) == 0 ? 0 : 1);
     }
-    wait_for_sleepers(q, 2);
+    wait_asleep(q, 2, second);
     g_victim = first;
     queue_test_hook = kill_the_woken;
     assert_int_equal(queue_put(q, "wake", 4, MS(1000)), QUEUE_OK);
