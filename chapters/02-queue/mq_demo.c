@@ -11,7 +11,7 @@
  *   - mq_maxmsg = 3 makes it Queue(3); mq_getattr's mq_curmsgs is qsize();
  *   - mq_timedsend on a full queue gives up with ETIMEDOUT after the timeout. Its
  *     deadline is an absolute CLOCK_REALTIME time, so setting the wall clock moves it
- *     (our queue's condition variables use CLOCK_MONOTONIC and cannot be moved);
+ *     (our queue's timed waits use CLOCK_MONOTONIC and cannot be moved);
  *   - a descriptor opened with O_NONBLOCK fails with EAGAIN at once;
  *   - the parent reads message 1 (FIFO), sends an urgent message into the free slot, and
  *     a child process drains the rest: FIFO for messages of one priority, but unlike

@@ -3,7 +3,7 @@
  *
  * The layout, all inside one shared mapping:
  *
- *   struct shared   the lock, the ring positions, who waits, who is attached
+ *   struct shared   the lock, the ring positions, the two futex words, who is attached
  *   slot 0          [length][up to max_msg bytes]
  *   slot 1          ...
  *   slot cap-1
@@ -26,58 +26,61 @@
  * the queue as it was (the half-written slot lies beyond tail, nobody reads it; the
  * message a dying consumer was copying is still at head, for the next one). A death
  * after it leaves the queue as it is after the put or get. So the repair (recover())
- * has nothing to fix in the ring: it only redoes the wake-ups the dead owner may have
- * owed, and counts the death.
+ * has nothing to fix in the ring: it wakes every sleeper, in case the dead owner owed
+ * one a wake-up, and counts the death.
  *
- * Waiting. Python's threading.Condition gives each waiter a lock of its own, parks the
- * waiter on it and lets notify() release the oldest waiters' locks. We do the same
- * with one process-shared condition variable per waiting thread, in a table of
- * WAITERS slots in the shared mapping. A waiter takes a free slot, sleeps on the
- * slot's condition variable (pthread_cond_timedwait; the condition variables use
- * CLOCK_MONOTONIC, so a change of the wall clock cannot stretch or cut a timeout) and
- * a put or get that makes room or data wakes the oldest waiter of the right kind
- * (notify(): it marks the slot woken, then signals that one condition variable).
+ * Waiting. A get that finds the queue empty sleeps until a put; a put that finds it
+ * full, until a get. Each kind of waiter sleeps on a futex (futex(2)): a 32-bit word in
+ * the shared mapping, here a sequence number that every event its waiters wait for
+ * moves on. Both sides hold the lock while they touch it:
  *
- * Why not two shared condition variables, "not empty" and "not full", as in a
- * textbook? Because glibc's condition variables do not survive a waiter that dies
- * while it waits: its bookkeeping keeps counting the dead waiter, the next signal is
- * spent on it (a lost wake-up) and a later pthread_cond_signal or broadcast blocks
- * forever, waiting for the dead waiter to leave (glibc bug 21422; glibc 2.36 on this
- * machine does exactly that). A process killed while it waits in get() is the most
- * common death of all (an idle consumer, an idle pool worker). With one condition
- * variable per waiter, a dead waiter poisons only its own, which nobody else uses; we
- * find out with the slot's second object, a robust mutex `alive` that the waiter holds
- * for as long as it waits: pthread_mutex_trylock on it gives EBUSY while the waiter
- * lives and EOWNERDEAD once it is dead. The slot is then re-initialised and reused.
+ *   waiter:  seen = seq; sleepers = 1; unlock;
+ *            futex_wait(&seq, seen, deadline);      sleeps only if seq is still seen
+ *            lock; look at the queue again
+ *   put:     ... if (sleepers) { seq++; futex_wake(&seq, 1 thread); } ...
  *
- * A sleeper never sleeps longer than LOOK_NS (1 s) at a time: then it wakes by itself,
- * frees the slots of woken waiters that died (reap_dead_woken) and goes on if the queue
- * now has what it waits for (can_go). That catches the wake-ups nobody else can redo.
+ * The kernel compares the word and puts the thread to sleep in one step, so a put that
+ * comes between the waiter's unlock and its sleep is not lost: seq has moved, and the
+ * wait returns at once. `sleepers` saves the system call when nobody sleeps: a waiter
+ * sets it, and a wake that finds nobody asleep clears it (a waiter that was on its way
+ * to sleep finds seq moved, comes back, and sets it again if it must sleep).
+ *
+ * Why not condition variables? A glibc condition variable keeps its bookkeeping in user
+ * memory, guarded by a small internal lock that its waiters and signallers take. In
+ * shared memory that breaks when a process dies at the wrong instant: killed inside
+ * pthread_cond_signal, or inside a timed wait as it gives up (glibc's wait takes the
+ * internal lock to cancel itself), it leaves the internal lock taken for good, and the
+ * next pthread_cond_signal blocks for ever, holding the queue's lock; the holder is
+ * alive, so nobody gets EOWNERDEAD, and every process of the queue hangs. And a waiter
+ * that dies asleep stays counted: the next signal is spent on it, and a later signal or
+ * broadcast waits for it to leave (glibc bug 21422). A futex has no state in user
+ * memory but the word itself; the kernel keeps the list of sleepers, and a process that
+ * dies is gone from it. Nothing a dead process held can block anybody, except the
+ * queue's lock, which is robust.
+ *
+ * A sleeper never sleeps longer than LOOK_NS (1 s) at a time: then it takes the lock
+ * and looks at the queue itself. That catches the one wake-up that can still be lost,
+ * the one a process takes with it when it dies after being woken (see below), and
+ * brings the sleepers to the lock, to repair it, when its owner died and nobody else
+ * comes by.
  *
  * Where a process can die, and what happens then:
  *   - holding the lock, anywhere in a put, get or close: the next process to take the
- *     lock gets EOWNERDEAD and runs recover(), which wakes every sleeper. A sleeper
- *     takes the lock again at least once a second, so this happens even when nobody
- *     else comes by (a close that died half-way through its wake-ups);
- *   - asleep in a wait: the next notify() that picks its slot finds `alive` dead, frees
- *     the slot and wakes the next waiter instead: nothing is lost;
+ *     lock gets EOWNERDEAD and runs recover(), which wakes every sleeper;
+ *   - asleep in a wait, or on its way to sleep or back from it (before it has the
+ *     lock): the kernel forgets it. At worst `sleepers` stays set, and the next put or
+ *     get makes one futex_wake call that finds nobody, and clears it;
  *   - woken, on its way back to the lock: the wake-up dies with it. The message it was
  *     woken for stays in the queue, and another sleeper finds it within LOOK_NS;
- *   - inside pthread_cond_signal itself (notify(), a few hundred nanoseconds): the one
- *     gap. glibc keeps an internal lock in each condition variable, and a process killed
- *     holding it leaves it taken for ever. The waiter of that slot then hangs, even with
- *     a timeout (glibc's timed wait takes the same internal lock to give up). recover()
- *     finds the slot in `signalling`, marks it suspect (never signalled again; its
- *     condition variable is re-initialised if the slot is ever freed) and wakes
- *     everybody else, who carry on.
- *
- * If all WAITERS slots are taken, a further waiter polls: it sleeps 1 ms with the
- * lock released and looks again (counted in stats.polls).
+ *   - inside futex_wake: a system call, which the kernel completes or never starts;
+ *     nothing is left half done.
  */
 #include "queue.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -85,24 +88,24 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 enum {
-    WAITERS = 64,         /* threads that can sleep on one queue at the same time */
-    USERS = 64,           /* processes attached to one named queue */
-    FOR_DATA = 1,         /* a get waits for a message */
-    FOR_ROOM = 2,         /* a put waits for a free slot */
+    USERS = 64,   /* processes attached to one named queue */
+    FOR_DATA = 0, /* gets waiting for a message */
+    FOR_ROOM = 1, /* puts waiting for a free slot */
     MAX_NAME = 200,
 };
-#define QUEUE_MAGIC UINT64_C(0x5742515545554531) /* "WBQUEUE1" */
-#define POLL_NS     NS_PER_MS
+#define QUEUE_MAGIC UINT64_C(0x5742515545554532) /* "WBQUEUE2" */
 #define LOOK_NS     NS_PER_S /* a sleeper looks at the queue itself this often */
 
 void (*queue_test_hook)(const char *point);
 
-struct waiter {
-    pthread_mutex_t alive; /* held by the waiting thread while it waits */
-    pthread_cond_t wake;   /* it sleeps on this; only it does */
+/* one kind of waiter: the futex word it sleeps on */
+struct waitq {
+    uint32_t seq;      /* moved on by every event these waiters wait for */
+    uint32_t sleepers; /* 1: somebody may be asleep on seq */
 };
 
 struct shared {
@@ -113,19 +116,11 @@ struct shared {
     pthread_mutex_t lock;   /* everything below is read and written with it held */
     uint64_t head, tail;    /* messages taken off / put on, ever */
     int closed;
-    /* who waits: slot i is free when kind[i] == 0 */
-    int8_t kind[WAITERS];   /* FOR_DATA or FOR_ROOM */
-    uint8_t woken[WAITERS]; /* notified, not yet gone */
-    uint8_t suspect[WAITERS]; /* its condition variable may be damaged: re-initialise */
-    uint64_t ticket[WAITERS]; /* arrival order: the lowest is woken first */
-    uint64_t next_ticket;
-    int sleeping[3];        /* by kind: waiters not yet woken */
-    int signalling;         /* the slot inside pthread_cond_signal right now, or -1 */
+    struct waitq wq[2];     /* FOR_DATA, FOR_ROOM */
     /* named queues: the attached processes, each holding its own robust mutex */
     int unlinked;           /* the name is gone: no new attachments */
     pthread_mutex_t user[USERS];
-    uint64_t waits, owner_deaths, dead_waiters, polls;
-    struct waiter w[WAITERS];
+    uint64_t waits, owner_deaths;
     /* the slots follow, aligned to 64 bytes */
 };
 
@@ -165,22 +160,6 @@ static void init_robust_mutex(pthread_mutex_t *m)
     CHECK_PT(pthread_mutexattr_destroy(&a));
 }
 
-/* Also used to re-initialise a condition variable a dead waiter left behind. We do not
- * call pthread_cond_destroy first: glibc's would wait for the dead waiter to leave,
- * which it never will. Initialising over it is what POSIX leaves undefined, and the one
- * place we rely on the implementation: glibc's init only writes the fields, and nobody
- * else uses this condition variable at that moment. */
-static void init_cond(pthread_cond_t *c)
-{
-    pthread_condattr_t a;
-    memset(c, 0, sizeof *c);
-    CHECK_PT(pthread_condattr_init(&a));
-    CHECK_PT(pthread_condattr_setpshared(&a, PTHREAD_PROCESS_SHARED));
-    CHECK_PT(pthread_condattr_setclock(&a, CLOCK_MONOTONIC));
-    CHECK_PT(pthread_cond_init(c, &a));
-    CHECK_PT(pthread_condattr_destroy(&a));
-}
-
 /* the commit of a put or a get: one 8-byte store, which the compiler may not move
  * before the slot copy that precedes it (release), and which a death cannot tear */
 static void commit(uint64_t *pos, uint64_t value)
@@ -193,94 +172,67 @@ static struct slot *slot_at(struct queue *q, uint64_t pos)
     return (struct slot *)(q->slots + (pos % (uint64_t)q->s->capacity) * q->s->stride);
 }
 
-/* ---- waking ----------------------------------------------------------------------- */
+/* ---- futexes: glibc has no wrapper for futex(2) ------------------------------------
+ * Without FUTEX_PRIVATE_FLAG: the word is in memory that several processes map, so the
+ * kernel finds its sleepers by the page, not by this process's address. */
 
-static void recover(struct queue *q);
-
-static void release_slot(struct shared *s, int i)
+/* Sleeps while *word == seen, until woken or until `until` (a now_ns() time: with
+ * FUTEX_WAIT_BITSET the timeout is an absolute CLOCK_MONOTONIC time, so a change of the
+ * wall clock cannot stretch or cut it). Returns 0 when woken, else EAGAIN (the word
+ * had moved already), ETIMEDOUT or EINTR. */
+static int futex_wait(uint32_t *word, uint32_t seen, int64_t until)
 {
-    if (!s->woken[i] && s->kind[i])
-        s->sleeping[s->kind[i]]--;
-    s->kind[i] = 0;
-    s->woken[i] = 0;
+    struct timespec ts = ns_to_ts(until);
+    if (syscall(SYS_futex, word, FUTEX_WAIT_BITSET, seen, &ts, NULL, FUTEX_BITSET_MATCH_ANY) == 0)
+        return 0;
+    if (errno != EAGAIN && errno != ETIMEDOUT && errno != EINTR)
+        die("futex(FUTEX_WAIT_BITSET)");
+    return errno;
 }
 
-/* Slot i's waiter died (asleep, or woken and not yet back): free the slot, and repair
- * its condition variable. */
-static void reap_waiter(struct shared *s, int i)
+/* Wakes up to n threads asleep on word; returns how many it woke. */
+static int futex_wake(uint32_t *word, int n)
 {
-    CHECK_PT(pthread_mutex_consistent(&s->w[i].alive));
-    init_cond(&s->w[i].wake);
-    s->suspect[i] = 0;
-    release_slot(s, i);
-    s->dead_waiters++;
-    CHECK_PT(pthread_mutex_unlock(&s->w[i].alive));
+    long woken = syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0);
+    if (woken == -1)
+        die("futex(FUTEX_WAKE)");
+    return (int)woken;
 }
 
-/* Wakes slot i's waiter; false if it turned out to be dead (then the slot is freed). */
-static bool notify(struct shared *s, int i)
+/* ---- waking and waiting ---------------------------------------------------------- */
+
+/* Moves a waiter kind's word on (the lock is held; the kernel reads the word without
+ * it, hence an atomic store) and wakes up to n of its sleepers. */
+static int wake(struct waitq *w, int n)
 {
-    int rc = pthread_mutex_trylock(&s->w[i].alive);
-    if (rc == EOWNERDEAD) {
-        reap_waiter(s, i);
-        return false;
-    }
-    if (rc == 0) { /* nobody holds it: a slot left over, not a live waiter */
-        CHECK_PT(pthread_mutex_unlock(&s->w[i].alive));
-        release_slot(s, i);
-        return false;
-    }
-    if (rc != EBUSY)
-        die_en(rc, "pthread_mutex_trylock(waiter)");
-    s->woken[i] = 1;
-    s->sleeping[s->kind[i]]--;
-    s->signalling = i;
-    CHECK_PT(pthread_cond_signal(&s->w[i].wake));
-    s->signalling = -1;
-    return true;
+    __atomic_store_n(&w->seq, w->seq + 1, __ATOMIC_RELAXED);
+    return futex_wake(&w->seq, n);
 }
 
-/* Wakes the waiter of this kind that has waited longest, if any. */
+/* Wakes one waiter of this kind, if any may be asleep. */
 static void wake_one(struct shared *s, int kind)
 {
-    while (s->sleeping[kind] > 0) {
-        int best = -1;
-        for (int i = 0; i < WAITERS; i++)
-            if (s->kind[i] == kind && !s->woken[i] && (best < 0 || s->ticket[i] < s->ticket[best]))
-                best = i;
-        if (best < 0 || notify(s, best))
-            return;
-    }
+    struct waitq *w = &s->wq[kind];
+    if (w->sleepers && wake(w, 1) == 0)
+        w->sleepers = 0; /* nobody was asleep */
 }
 
 static void wake_all(struct shared *s)
 {
-    for (int i = 0; i < WAITERS; i++)
-        if (s->kind[i] && !s->woken[i] && !s->suspect[i])
-            notify(s, i);
+    for (int kind = FOR_DATA; kind <= FOR_ROOM; kind++) {
+        wake(&s->wq[kind], INT_MAX);
+        s->wq[kind].sleepers = 0;
+    }
 }
 
-/* The lock's owner died while it held the lock. See the comment at the top: the ring
- * needs no repair; the waiting bookkeeping is recounted and everybody woken, since a
- * wake-up the dead process owed may be lost (a waiter woken for nothing looks again
- * and goes back to sleep). */
+/* The lock's owner died while it held the lock. See the top of the file: the ring
+ * needs no repair; everybody is woken, since a wake-up the dead process owed may be
+ * lost (a waiter woken for nothing looks again and goes back to sleep). */
 static void recover(struct queue *q)
 {
-    struct shared *s = q->s;
-    CHECK_PT(pthread_mutex_consistent(&s->lock));
-    s->owner_deaths++;
-    if (s->signalling >= 0) { /* it died inside pthread_cond_signal: leave that one be */
-        s->suspect[s->signalling] = 1;
-        s->signalling = -1;
-    }
-    s->sleeping[FOR_DATA] = s->sleeping[FOR_ROOM] = 0;
-    for (int i = 0; i < WAITERS; i++) {
-        if (s->kind[i] != FOR_DATA && s->kind[i] != FOR_ROOM)
-            s->kind[i] = 0;
-        else if (!s->woken[i])
-            s->sleeping[s->kind[i]]++;
-    }
-    wake_all(s);
+    CHECK_PT(pthread_mutex_consistent(&q->s->lock));
+    q->s->owner_deaths++;
+    wake_all(q->s);
 }
 
 static void lock(struct queue *q)
@@ -297,50 +249,6 @@ static void unlock(struct queue *q)
     CHECK_PT(pthread_mutex_unlock(&q->s->lock));
 }
 
-/* A free waiter slot, its `alive` mutex now held by us; -1 if there is none. */
-static int claim_waiter_slot(struct shared *s)
-{
-    for (int i = 0; i < WAITERS; i++) {
-        if (s->kind[i] != 0)
-            continue;
-        int rc = pthread_mutex_trylock(&s->w[i].alive);
-        if (rc == EBUSY)
-            continue;
-        if (rc == EOWNERDEAD) { /* died between taking the slot and waiting in it */
-            CHECK_PT(pthread_mutex_consistent(&s->w[i].alive));
-            s->suspect[i] = 1;
-            s->dead_waiters++;
-        } else if (rc != 0) {
-            die_en(rc, "pthread_mutex_trylock(waiter)");
-        }
-        if (s->suspect[i]) {
-            init_cond(&s->w[i].wake);
-            s->suspect[i] = 0;
-        }
-        return i;
-    }
-    return -1;
-}
-
-/* A waiter that was woken but died before it took the lock back: its slot is still
- * taken (kind set, woken) and its `alive` mutex owned by a dead thread. Free the slot. */
-static void reap_dead_woken(struct shared *s)
-{
-    for (int i = 0; i < WAITERS; i++) {
-        if (!s->kind[i] || !s->woken[i])
-            continue;
-        int rc = pthread_mutex_trylock(&s->w[i].alive);
-        if (rc == EOWNERDEAD)
-            reap_waiter(s, i);
-        else if (rc == 0) { /* nobody holds it: a slot left over */
-            CHECK_PT(pthread_mutex_unlock(&s->w[i].alive));
-            release_slot(s, i);
-        } else if (rc != EBUSY) { /* EBUSY: alive, on its way back to the lock (or us) */
-            die_en(rc, "pthread_mutex_trylock(waiter)");
-        }
-    }
-}
-
 /* Would a waiter of this kind get somewhere now? */
 static bool can_go(const struct shared *s, int kind)
 {
@@ -351,50 +259,32 @@ static bool can_go(const struct shared *s, int kind)
     return s->tail - s->head < (uint64_t)s->capacity;
 }
 
-/* Sleeps, with the lock held (it is released while asleep), until woken or until
- * `deadline` (now_ns() time; < 0: none). Returns ETIMEDOUT or 0; either way the caller
- * looks at the queue again, since being woken is no promise that it can proceed.
- * It sleeps LOOK_NS at most at a time and then looks at the queue itself, in case the
- * wake-up meant for it was lost (see the top of the file). */
-static int wait_for(struct queue *q, int kind, int64_t deadline)
+/* With the lock held: returns true once a waiter of this kind can go on, false if
+ * timeout_ns (0: don't wait; < 0: no limit) runs out first. While it sleeps the lock is
+ * free; it sleeps LOOK_NS at most at a time, then looks for itself (see the top). */
+static bool await(struct queue *q, int kind, int64_t timeout_ns)
 {
     struct shared *s = q->s;
-    s->waits++;
-    int i = claim_waiter_slot(s);
-    if (i < 0) { /* every slot taken: poll */
-        s->polls++;
-        int64_t left = deadline < 0 ? POLL_NS : deadline - now_ns();
+    struct waitq *w = &s->wq[kind];
+    if (can_go(s, kind))
+        return true;
+    if (timeout_ns == 0)
+        return false;
+    int64_t deadline = deadline_in(timeout_ns); /* read the clock only when we must wait */
+    while (!can_go(s, kind)) {
+        if (ns_left(deadline) == 0)
+            return false;
+        s->waits++;
+        uint32_t seen = w->seq;
+        w->sleepers = 1;
+        int64_t look = deadline_in(LOOK_NS);
         unlock(q);
-        if (left > 0)
-            sleep_ns(left < POLL_NS ? left : POLL_NS);
+        int rc = futex_wait(&w->seq, seen, deadline < look ? deadline : look);
+        if (queue_test_hook && (rc == 0 || rc == ETIMEDOUT))
+            queue_test_hook(rc == 0 ? "wait:woken" : "wait:timeout");
         lock(q);
-        return deadline >= 0 && now_ns() >= deadline ? ETIMEDOUT : 0;
     }
-    s->kind[i] = (int8_t)kind;
-    s->woken[i] = 0;
-    s->ticket[i] = s->next_ticket++;
-    s->sleeping[kind]++;
-    bool go = false, timed_out = false;
-    while (!s->woken[i] && !go && !timed_out) {
-        int64_t look = now_ns() + LOOK_NS;
-        bool last = deadline >= 0 && deadline <= look; /* this sleep ends at the deadline */
-        struct timespec ts = ns_to_ts(last ? deadline : look);
-        int rc = pthread_cond_timedwait(&s->w[i].wake, &s->lock, &ts);
-        if (rc == EOWNERDEAD) { /* we hold the lock again; its last owner died */
-            recover(q);
-        } else if (rc == ETIMEDOUT && last) {
-            timed_out = true;
-        } else if (rc == ETIMEDOUT) { /* time to look around */
-            reap_dead_woken(s);
-            go = can_go(s, kind);
-        } else if (rc != 0) {
-            die_en(rc, "pthread_cond_timedwait(queue)");
-        }
-    }
-    go = go || s->woken[i];
-    release_slot(s, i);
-    CHECK_PT(pthread_mutex_unlock(&s->w[i].alive));
-    return go ? 0 : ETIMEDOUT;
+    return true;
 }
 
 /* ---- put and get ------------------------------------------------------------------- */
@@ -404,23 +294,11 @@ int queue_put(struct queue *q, const void *msg, size_t len, int64_t timeout_ns)
     struct shared *s = q->s;
     if (len > s->max_msg)
         return QUEUE_TOO_BIG;
-    int64_t deadline = -1;
-    bool timed_out = false;
     lock(q);
-    for (;;) {
-        if (s->closed) {
-            unlock(q);
-            return QUEUE_CLOSED;
-        }
-        if (s->tail - s->head < (uint64_t)s->capacity)
-            break;
-        if (timeout_ns == 0 || timed_out) {
-            unlock(q);
-            return QUEUE_FULL;
-        }
-        if (timeout_ns > 0 && deadline < 0) /* read the clock only when we must wait */
-            deadline = deadline_in(timeout_ns);
-        timed_out = wait_for(q, FOR_ROOM, deadline) == ETIMEDOUT;
+    if (!await(q, FOR_ROOM, timeout_ns) || s->closed) {
+        int rc = s->closed ? QUEUE_CLOSED : QUEUE_FULL;
+        unlock(q);
+        return rc;
     }
     struct slot *sl = slot_at(q, s->tail);
     sl->len = len;
@@ -444,19 +322,11 @@ int queue_get_claim(struct queue *q, void *buf, size_t cap, size_t *len, int64_t
                     queue_claim_fn *claim, void *arg)
 {
     struct shared *s = q->s;
-    int64_t deadline = -1;
-    bool timed_out = false;
     lock(q);
-    for (;;) {
-        if (s->tail != s->head)
-            break;
-        if (s->closed || timeout_ns == 0 || timed_out) {
-            unlock(q);
-            return s->closed ? QUEUE_CLOSED : QUEUE_EMPTY;
-        }
-        if (timeout_ns > 0 && deadline < 0)
-            deadline = deadline_in(timeout_ns);
-        timed_out = wait_for(q, FOR_DATA, deadline) == ETIMEDOUT;
+    if (!await(q, FOR_DATA, timeout_ns) || s->tail == s->head) {
+        int rc = s->closed ? QUEUE_CLOSED : QUEUE_EMPTY; /* closed: and drained */
+        unlock(q);
+        return rc;
     }
     struct slot *sl = slot_at(q, s->head);
     size_t n = (size_t)sl->len;
@@ -541,7 +411,6 @@ struct queue_stats queue_stats(struct queue *q)
     lock(q);
     struct queue_stats st = {
         .puts = s->tail, .gets = s->head, .waits = s->waits, .owner_deaths = s->owner_deaths,
-        .dead_waiters = s->dead_waiters, .polls = s->polls,
         .head = (long)(s->head % (uint64_t)s->capacity), .tail = (long)(s->tail % (uint64_t)s->capacity),
     };
     unlock(q);
@@ -578,12 +447,7 @@ static void init_shared(struct shared *s, size_t len, long capacity, size_t max_
     s->capacity = capacity;
     s->max_msg = max_msg;
     s->stride = stride;
-    s->signalling = -1;
     init_robust_mutex(&s->lock);
-    for (int i = 0; i < WAITERS; i++) {
-        init_robust_mutex(&s->w[i].alive);
-        init_cond(&s->w[i].wake);
-    }
     for (int i = 0; i < USERS; i++)
         init_robust_mutex(&s->user[i]);
     if (creator) {

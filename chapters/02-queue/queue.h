@@ -2,7 +2,7 @@
  *
  * What multiprocessing.Queue gives Python programs, in C, with the machinery in view:
  * a ring of fixed-size slots in a MAP_SHARED mapping, one process-shared robust mutex,
- * and a condition variable per waiting process.
+ * and two futex words that waiting puts and gets sleep on.
  *
  *   Python (multiprocessing.Queue)          C
  *   q = Queue(3)                            q = queue_new(3, 64);  (3 messages of <= 64 B)
@@ -24,7 +24,8 @@
  *    detaches, and by any attached process that SIGINT or SIGTERM ends.
  *
  * A process killed at any instant, even holding the queue's lock or asleep in a wait,
- * leaves the queue intact for the others (queue.c says how, and names the one gap).
+ * leaves the queue intact for the others, and never blocks their puts and gets
+ * (queue.c says how).
  *
  * Create, open and detach queues from one thread of a process; puts and gets may come
  * from any thread of any process that has the queue.
@@ -102,18 +103,19 @@ uint64_t queue_taken(struct queue *q);
 /* What happened so far, for the demos and tests. */
 struct queue_stats {
     uint64_t puts, gets;      /* messages put on and taken off */
-    uint64_t waits;           /* times a put or get went to sleep */
+    uint64_t waits;           /* times a put or get went to sleep (each sleep of at
+                               * most a second counts: see queue.c) */
     uint64_t owner_deaths;    /* the lock's owner died: EOWNERDEAD, repaired */
-    uint64_t dead_waiters;    /* processes that died while they waited, cleaned up */
-    uint64_t polls;           /* waits done by polling (every waiter slot was taken) */
     long head, tail;          /* ring positions: next slot to read, next to write */
 };
 struct queue_stats queue_stats(struct queue *q);
 
-/* For the tests: when set, called inside the critical sections at the points named
- * "put:copied" (message in its slot, not yet on the queue), "put:woke" (a sleeping
- * consumer, if any, just woken; the message not yet on the queue) and "get:copied"
- * (message copied out, not yet taken off), so a test can kill a process exactly there. */
+/* For the tests: when set, called at these points, so that a test can kill a process
+ * exactly there. Inside the critical section: "put:copied" (message in its slot, not
+ * yet on the queue), "put:woke" (a sleeping consumer, if any, just woken; the message
+ * not yet on the queue), "get:copied" (message copied out, not yet taken off). Outside
+ * it, in a put or get that slept: "wait:woken" (woken, the lock not yet taken back) and
+ * "wait:timeout" (its sleep ran out, the lock not yet taken back). */
 extern void (*queue_test_hook)(const char *point);
 
 #endif

@@ -7,9 +7,9 @@
  *   1. Queue(3) is a ring of three slots in a MAP_SHARED mapping, with a robust
  *      process-shared mutex (queue.c explains the layout);
  *   2. two puts, full() is false; a third put, full() is true;
- *   3. a put with a 2 s timeout waits on its condition variable (CLOCK_MONOTONIC) and
- *      gives up with QUEUE_FULL, Python's queue.Full, after about 2 s: the measured
- *      time is printed;
+ *   3. a put with a 2 s timeout sleeps on the queue's futex for puts (a deadline on
+ *      CLOCK_MONOTONIC) and gives up with QUEUE_FULL, Python's queue.Full, after about
+ *      2 s: the measured time is printed;
  *   4. put_nowait fails with QUEUE_FULL at once (microseconds: it never sleeps);
  *   5. the lesson's "if not q.full(): q.put_nowait(...)" is skipped;
  *   6. a *child process* drains the queue with get_nowait: the messages come out in
@@ -120,7 +120,7 @@ int main(int argc, char **argv)
     struct queue_stats st = queue_stats(q);
     trace("parent: the reader took %llu of %llu messages; the counters live in the shared mapping",
           (unsigned long long)st.gets, (unsigned long long)st.puts);
-    trace("parent: qsize() = %ld, the put with a timeout slept %llu time(s) on its condition variable",
+    trace("parent: qsize() = %ld, the put with a timeout slept %llu time(s) on the queue's futex",
           queue_qsize(q), (unsigned long long)st.waits);
     queue_detach(q);
     return 0;
