@@ -89,17 +89,22 @@ int main(int argc, char **argv)
     printf("%ld million hashes split over 1..%ld processes, %ld cores online, median of %ld runs\n",
            work_m, max_procs, cores, repeat);
     printf("  %5s %10s %10s %10s %9s %10s\n", "procs", "median s", "p10 s", "p90 s", "speed-up", "CPU s");
-    double one = 0;
+    double one = 0, one_cpu = 0, last_cpu = 0;
     for (int procs = 1; procs <= max_procs; procs++) {
         struct summary s = summarize(&wall[(procs - 1) * repeat], (size_t)repeat);
         struct summary c = summarize(&cpu[(procs - 1) * repeat], (size_t)repeat);
-        if (procs == 1)
+        if (procs == 1) {
             one = s.median;
+            one_cpu = c.median;
+        }
+        last_cpu = c.median;
         printf("  %5d %10.3f %10.3f %10.3f %8.2fx %10.3f\n", procs, s.median, s.p10, s.p90, one / s.median, c.median);
         data_row(data, "%d %.4f %.4f %.4f %.3f %.4f %ld\n", procs, s.median, s.p10, s.p90, one / s.median,
                  c.median, cores);
     }
     printf("every run's total matched the one-process total (%#llx)\n", (unsigned long long)expect);
+    printf("CPU time of the %ld children together: %.2fx one process's (the work is split, not repeated)\n",
+           max_procs, one_cpu > 0 ? last_cpu / one_cpu : 0);
     free(wall);
     free(cpu);
     data_close(data);
