@@ -135,6 +135,38 @@ static void test_timeouts(void **state)
     queue_detach(q);
 }
 
+/* Timeouts too long to add to the clock (INT64_MAX, INT64_MAX - 1) wait without a
+ * limit: a get on an empty queue and a put on a full one both wait for the child that
+ * makes them possible 100 ms later, instead of giving up at once. */
+static void test_huge_timeouts(void **state)
+{
+    (void)state;
+    const int64_t timeouts[] = { INT64_MAX, INT64_MAX - 1 };
+    for (size_t i = 0; i < ARRAY_LEN(timeouts); i++) {
+        struct queue *q = queue_new(1, 8);
+        pid_t c = fork_child();
+        if (c == 0) { /* put after 100 ms, then take one back after 100 ms more */
+            char buf[8];
+            size_t len;
+            sleep_ns(MS(100));
+            if (queue_put(q, "a", 1, 0) != QUEUE_OK)
+                _exit(1);
+            sleep_ns(MS(200));
+            _exit(queue_get(q, buf, sizeof buf, &len, 0) == QUEUE_OK ? 0 : 2);
+        }
+        char buf[8];
+        size_t len;
+        int64_t t0 = now_ns();
+        assert_int_equal(queue_get(q, buf, sizeof buf, &len, timeouts[i]), QUEUE_OK);
+        assert_true(now_ns() - t0 >= MS(90));
+        assert_int_equal(queue_put(q, "b", 1, 0), QUEUE_OK); /* full now */
+        assert_int_equal(queue_put(q, "c", 1, timeouts[i]), QUEUE_OK); /* after the child's get */
+        assert_true(now_ns() - t0 >= MS(290));
+        assert_int_equal(join_child(c), 0);
+        queue_detach(q);
+    }
+}
+
 /* ---- between processes ---- */
 
 static void test_blocking_handoff(void **state)
@@ -800,6 +832,7 @@ int main(void)
         cmocka_unit_test(test_fifo_and_hints),
         cmocka_unit_test(test_status_codes),
         cmocka_unit_test(test_timeouts),
+        cmocka_unit_test(test_huge_timeouts),
         cmocka_unit_test(test_blocking_handoff),
         cmocka_unit_test(test_mpmc_exactly_once),
         cmocka_unit_test(test_killed_holding_lock),
