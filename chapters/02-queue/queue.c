@@ -46,7 +46,8 @@
  * to sleep finds seq moved, comes back, and sets it again if it must sleep).
  *
  * Why not condition variables? A glibc condition variable keeps its bookkeeping in user
- * memory, guarded by a small internal lock that its waiters and signallers take. In
+ * memory, guarded by a small internal lock that its waiters and signallers take
+ * (__condvar_acquire_lock, in glibc's nptl/pthread_cond_common.c). In
  * shared memory that breaks when a process dies at the wrong instant: killed inside
  * pthread_cond_signal, or inside a timed wait as it gives up (glibc's wait takes the
  * internal lock to cancel itself), it leaves the internal lock taken for good, and the
