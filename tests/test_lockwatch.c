@@ -13,7 +13,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -196,22 +195,6 @@ static void test_timed_abba_reports_cycle(void **state)
 
 /* ---- a third thread waiting on a deadlocked pair: the chain names their cycle ---- */
 
-/* Is thread `tid` of this process asleep in futex() on the word at `addr`? The
- * kernel shows the system call a sleeping thread is in, with its arguments. */
-static bool asleep_on(pid_t tid, const void *addr)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return false;
-    long nr = -1;
-    unsigned long a1 = 0;
-    bool ok = fgets(line, sizeof line, f) && sscanf(line, "%ld %lx", &nr, &a1) == 2;
-    fclose(f);
-    return ok && nr == SYS_futex && a1 == (unsigned long)(uintptr_t)addr;
-}
-
 static void lock_both(void *arg)
 {
     struct side *s = arg;
@@ -238,7 +221,7 @@ static void third_waiter_scenario(void *arg)
     wthread_start(&t[1], "y", lock_both, &y);
     /* wait until both sleep in the kernel on their second lock */
     int64_t end = now_ns() + SECONDS(10);
-    while (!(asleep_on(t[0].tid, &g_b.mutex) && asleep_on(t[1].tid, &g_a.mutex)))
+    while (!(asleep_in_futex(t[0].tid, &g_b.mutex) && asleep_in_futex(t[1].tid, &g_a.mutex)))
         if (now_ns() > end)
             fatal("x and y did not both block on their second lock");
         else

@@ -22,7 +22,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #define MS(x) ((int64_t)(x) * NS_PER_MS)
@@ -343,27 +342,12 @@ static void test_killed_holding_lock(void **state)
     queue_detach(q);
 }
 
-/* Is process `pid` asleep in futex(2)? The kernel shows the system call a sleeping
- * process is in ("202 0x7f..."; "running" when it is not blocked). */
-static bool in_futex(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return false;
-    long nr = -1;
-    bool ok = fgets(line, sizeof line, f) && sscanf(line, "%ld", &nr) == 1;
-    fclose(f);
-    return ok && nr == SYS_futex;
-}
-
 /* Waits (up to 10 s) until the queue has counted n sleeps in all and child `pid` is
  * asleep in the kernel: a wait is counted with the queue's lock held, and nobody holds
  * that lock for long here, so from then on a futex sleep is the wait itself. */
 static void wait_asleep(struct queue *q, uint64_t n, pid_t pid)
 {
-    for (int64_t end = now_ns() + 10 * NS_PER_S; queue_stats(q).waits < n || !in_futex(pid); sleep_ns(MS(1)))
+    for (int64_t end = now_ns() + 10 * NS_PER_S; queue_stats(q).waits < n || !asleep_in_futex(pid, NULL); sleep_ns(MS(1)))
         if (now_ns() > end)
             fail_msg("process %d was not asleep in its wait after 10 s (%llu waits, %llu expected)", (int)pid,
                      (unsigned long long)queue_stats(q).waits, (unsigned long long)n);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,4 +62,18 @@ void capture(void (*fn)(void *), void *arg, int64_t timeout_ns, struct captured 
 void capture_exec(char *const argv[], int64_t timeout_ns, struct captured *c)
 {
     run(NULL, NULL, argv, timeout_ns, c);
+}
+
+bool asleep_in_futex(pid_t tid, const void *addr)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/syscall", (int)tid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    long nr = -1;
+    unsigned long a1 = 0;
+    bool ok = fgets(line, sizeof line, f) && sscanf(line, "%ld %lx", &nr, &a1) == 2;
+    fclose(f);
+    return ok && nr == SYS_futex && (!addr || a1 == (unsigned long)(uintptr_t)addr);
 }

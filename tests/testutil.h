@@ -7,7 +7,9 @@
 #ifndef WORKBOOK_TESTUTIL_H
 #define WORKBOOK_TESTUTIL_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct captured {
     int status;      /* as from waitpid */
@@ -21,5 +23,10 @@ void capture(void (*fn)(void *), void *arg, int64_t timeout_ns, struct captured 
 
 /* Runs argv[0] with argv, like capture. */
 void capture_exec(char *const argv[], int64_t timeout_ns, struct captured *c);
+
+/* Is thread `tid` (a process's pid is its first thread's) asleep in futex(2), on the
+ * word at `addr` if addr is not NULL? The kernel shows the system call a sleeping
+ * thread is in, with its arguments, in /proc/<tid>/syscall ("running" otherwise). */
+bool asleep_in_futex(pid_t tid, const void *addr);
 
 #endif
