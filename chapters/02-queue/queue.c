@@ -34,16 +34,21 @@
  * the shared mapping, here a sequence number that every event its waiters wait for
  * moves on. Both sides hold the lock while they touch it:
  *
- *   waiter:  seen = seq; sleepers = 1; unlock;
+ *   waiter:  seen = seq; sleepers++; unlock;
  *            futex_wait(&seq, seen, deadline);      sleeps only if seq is still seen
- *            lock; look at the queue again
- *   put:     ... if (sleepers) { seq++; futex_wake(&seq, 1 thread); } ...
+ *            lock; unless woken: sleepers--; look at the queue again
+ *   put:     ... if (sleepers) { seq++; if (futex_wake(&seq, 1 thread)) sleepers--; } ...
  *
  * The kernel compares the word and puts the thread to sleep in one step, so a put that
  * comes between the waiter's unlock and its sleep is not lost: seq has moved, and the
- * wait returns at once. `sleepers` saves the system call when nobody sleeps: a waiter
- * sets it, and a wake that finds nobody asleep clears it (a waiter that was on its way
- * to sleep finds seq moved, comes back, and sets it again if it must sleep).
+ * wait returns at once. `sleepers` saves the system call when nobody sleeps: the waker
+ * takes off the sleeper it woke (futex_wake says how many it woke, and the woken
+ * thread's wait returns 0), a waiter that comes back for any other reason takes itself
+ * off. It can only count too many, never too few (a waiter that dies asleep never
+ * takes itself off), and it heals: a wake that finds nobody asleep sets it to 0 and
+ * starts a new generation, and the waiters of the old one, which were on their way to
+ * sleep or back, do not take themselves off again (they find seq moved, come back,
+ * and count themselves anew if they must sleep).
  *
  * Why not condition variables? A glibc condition variable keeps its bookkeeping in user
  * memory, guarded by a small internal lock that its waiters and signallers take
@@ -69,8 +74,8 @@
  *   - holding the lock, anywhere in a put, get or close: the next process to take the
  *     lock gets EOWNERDEAD and runs recover(), which wakes every sleeper;
  *   - asleep in a wait, or on its way to sleep or back from it (before it has the
- *     lock): the kernel forgets it. At worst `sleepers` stays set, and the next put or
- *     get makes one futex_wake call that finds nobody, and clears it;
+ *     lock): the kernel forgets it. At worst `sleepers` counts it a while longer, and
+ *     a put or get makes one futex_wake call that finds nobody, and resets it;
  *   - woken, on its way back to the lock: the wake-up dies with it. The message it was
  *     woken for stays in the queue, and another sleeper finds it within LOOK_NS;
  *   - inside futex_wake: a system call, which the kernel completes or never starts;
@@ -106,7 +111,8 @@ void (*queue_test_hook)(const char *point);
 /* one kind of waiter: the futex word it sleeps on */
 struct waitq {
     uint32_t seq;      /* moved on by every event these waiters wait for */
-    uint32_t sleepers; /* 1: somebody may be asleep on seq */
+    uint32_t sleepers; /* how many may be asleep on seq (never fewer) */
+    uint32_t gen;      /* moved on when sleepers is reset */
 };
 
 struct shared {
@@ -214,8 +220,14 @@ static int wake(struct waitq *w, int n)
 static void wake_one(struct shared *s, int kind)
 {
     struct waitq *w = &s->wq[kind];
-    if (w->sleepers && wake(w, 1) == 0)
-        w->sleepers = 0; /* nobody was asleep */
+    if (!w->sleepers)
+        return;
+    if (wake(w, 1) == 1) {
+        w->sleepers--;
+    } else { /* nobody was asleep: the count is stale */
+        w->sleepers = 0;
+        w->gen++;
+    }
 }
 
 static void wake_all(struct shared *s)
@@ -223,6 +235,7 @@ static void wake_all(struct shared *s)
     for (int kind = FOR_DATA; kind <= FOR_ROOM; kind++) {
         wake(&s->wq[kind], INT_MAX);
         s->wq[kind].sleepers = 0;
+        s->wq[kind].gen++;
     }
 }
 
@@ -276,14 +289,18 @@ static bool await(struct queue *q, int kind, int64_t timeout_ns)
         if (ns_left(deadline) == 0)
             return false;
         s->waits++;
-        uint32_t seen = w->seq;
-        w->sleepers = 1;
+        uint32_t seen = w->seq, gen = w->gen;
+        w->sleepers++;
         int64_t look = deadline_in(LOOK_NS);
         unlock(q);
         int rc = futex_wait(&w->seq, seen, deadline < look ? deadline : look);
         if (queue_test_hook && (rc == 0 || rc == ETIMEDOUT))
             queue_test_hook(rc == 0 ? "wait:woken" : "wait:timeout");
         lock(q);
+        /* back for any reason but a wake (whose waker took us off the count): take
+         * ourselves off, unless a wake that found nobody has reset the count since */
+        if (rc != 0 && w->gen == gen && w->sleepers > 0)
+            w->sleepers--;
     }
     return true;
 }
