@@ -481,7 +481,7 @@ static struct queue *new_handle(void *map, size_t len)
     if (!q)
         die("calloc");
     q->s = map;
-    q->slots = (unsigned char *)map + header_len();
+    q->slots = map ? (unsigned char *)map + header_len() : NULL; /* NULL + n is undefined */
     q->map_len = len;
     q->user = -1;
     q->pid = getpid();
