@@ -21,6 +21,11 @@ include $(TOP)/mk/variant.mk
 CFLAGS   ?= -O2 -g
 WARN     := -std=c17 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wundef -Wno-format-nonliteral
+# Stack-clash protection: a function whose frame is larger than a page touches each
+# page in turn as it grows (gcc and clang). Without it, one big local array can step
+# over a guard page in a single move and write into whatever lies below: a thread's or
+# a coroutine's guard page is then no protection (chapter 07's coro.c).
+HARDEN   := -fstack-clash-protection
 # Feature-test macro, once for everything: _GNU_SOURCE brings POSIX 2008 plus the
 # Linux calls the workbook shows (prctl, pidfd, pthread_setname_np, ...).
 CPPFLAGS += -D_GNU_SOURCE -I$(TOP)/common -I.
@@ -49,7 +54,7 @@ endif
 
 # Rebuild everything when the compiler or flags change (make CC=clang after a gcc build):
 # the stamp file changes only when they do, and every object depends on it.
-FLAGS_NOW := $(CC) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) $(LDLIBS)
+FLAGS_NOW := $(CC) $(HARDEN) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) $(LDLIBS)
 $(OUT)/.flags: FORCE
 	@mkdir -p $(OUT)
 	@[ "$$(cat $@ 2>/dev/null)" = '$(FLAGS_NOW)' ] || echo '$(FLAGS_NOW)' > $@
@@ -67,7 +72,7 @@ all: $(BINS) $(if $(LIBRARY),$(OUT)/$(LIBRARY))
 $(OUT)/%.o: %.c $(OUT)/.flags
 	$(say) CC $(REL)/$*.o
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(SANFLAGS) -MMD -MP -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(HARDEN) $(CFLAGS) $(SANFLAGS) -MMD -MP -c -o $@ $<
 
 $(BINS): $(OUT)/%: $(OUT)/%.o $(MODULE_OBJS) $(LIBCOMMON)
 	$(say) LINK $(REL)/$*

@@ -19,6 +19,18 @@
  * mappings with equal permissions merge into one VMA). Threads pay the same: glibc
  * puts a guard page under every thread stack.
  *
+ * What the guard catches, and what it does not. It catches a stack that grows down
+ * into it: deep recursion, and any frame, however large, of code built with
+ * -fstack-clash-protection (mk/rules.mk gives it to everything here): such a frame
+ * touches each of its pages in turn as it grows, so the first touch past the bottom
+ * lands in the guard. It does not catch a frame of more than a page in code built
+ * without that flag (a library, say): the frame is made by one move of rsp, and its
+ * first write can land beyond the guard, in the memory below, which is often another
+ * coroutine's stack (tests/test_coro.c shows a 16 KiB array doing it when the flag is
+ * off). Nor does it catch a write through a pointer that strays into another stack, a
+ * CORO_NO_GUARD stack running over, or a signal handler that runs out of room on a
+ * coroutine's stack (see below: give handlers an alternate stack).
+ *
  * ---- The switch, x86-64 ---------------------------------------------------------
  * wb_coro_swap(&from->sp, to->sp, value) is called like any C function. That is the
  * whole trick: the System V ABI already says which registers a called function may
