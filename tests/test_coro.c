@@ -8,7 +8,9 @@
 #include "testutil.h"
 #include "../chapters/07-coroutine/coro.h"
 
+#include <errno.h>
 #include <fenv.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -306,6 +308,28 @@ static void test_stack_rounding_and_guard(void **state)
     coro_free(c);
 }
 
+/* sizes so large that rounding them up to pages (or adding the guard page) would wrap
+ * round to a small number: refused, never turned into a small stack */
+static void test_huge_stack_refused(void **state)
+{
+    (void)state;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    const size_t huge[] = { SIZE_MAX, SIZE_MAX - 1, SIZE_MAX - page + 1, SIZE_MAX - 2 * page + 1,
+                            SIZE_MAX / 2 + 1 };
+    for (size_t i = 0; i < ARRAY_LEN(huge); i++) {
+        for (unsigned flags = 0; flags <= CORO_NO_GUARD; flags += CORO_NO_GUARD) {
+            errno = 0;
+            struct coro *c = coro_create(child_fn, huge[i], flags);
+            if (c) {
+                void *lo, *hi, *guard;
+                coro_stack_bounds(c, &lo, &hi, &guard);
+                fail_msg("coro_create(%zu bytes) made a stack of %td bytes", huge[i], (char *)hi - (char *)lo);
+            }
+            assert_int_equal(errno, ENOMEM);
+        }
+    }
+}
+
 /* ---- the guard page ---- */
 
 enum { HIT_GUARD = 42, HIT_ELSEWHERE = 43, NO_FAULT = 44 };
@@ -520,6 +544,7 @@ int main(void)
         cmocka_unit_test(test_fpu_modes_shared_by_default),
         cmocka_unit_test(test_deep_recursion_fits),
         cmocka_unit_test(test_stack_rounding_and_guard),
+        cmocka_unit_test(test_huge_stack_refused),
         cmocka_unit_test(test_overflow_hits_guard_page),
         cmocka_unit_test(test_big_frame_hits_guard_page),
         cmocka_unit_test(test_stacks_freed),

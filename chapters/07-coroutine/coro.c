@@ -357,6 +357,10 @@ __attribute__((noinline)) static void get_context(ucontext_t *uc)
 int coro_stack_alloc(struct coro_stack *s, size_t size, unsigned flags)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    if (size > SIZE_MAX / 2) { /* more than any address space; rounding it would wrap */
+        errno = ENOMEM;
+        return -1;
+    }
     size = (size + page - 1) / page * page;
     if (size < 2 * page)
         size = 2 * page;

@@ -55,7 +55,8 @@ struct coro;
  * precision, exception masks), as they share its signal mask, unless created with
  * CORO_OWN_FPU (the ucontext switch ignores the flag: swapcontext always gives each
  * coroutine modes of its own). Returns NULL with errno set if memory ran out (ENOMEM, also when the
- * kernel's limit on memory mappings is reached). */
+ * kernel's limit on memory mappings is reached, and for a stack_size larger than half
+ * the address space, which no machine can map). */
 struct coro *coro_create(coro_fn fn, size_t stack_size, unsigned flags);
 
 /* Suspends the current coroutine and resumes `to`, handing it `value`: the first
