@@ -15,8 +15,10 @@ san=${2:-}
 cd "$top" || exit 1
 
 # Sanitizer reports fail the run: UBSan stops at the first error; ASan and LSan exit
-# non-zero; TSan exits 66 when it reported anything.
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+# non-zero; TSan exits 66 when it reported anything. detect_stack_use_after_return
+# moves address-taken locals to "fake stacks" on the heap (the default in recent
+# clang): coroutines must hand theirs over at every switch (chapter 07's coro.c).
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=0:second_deadlock_stack=1}
 # every process this run starts carries the mark, so leftovers can be found

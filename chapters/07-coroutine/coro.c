@@ -103,8 +103,13 @@
  * thread; a switch they are not told about looks to them like a wild jump. So under
  * ASan every switch is wrapped in __sanitizer_start_switch_fiber (before: here is the
  * next stack) and __sanitizer_finish_switch_fiber (after: we arrived; it tells us the
- * stack we came from, which is how we learn where the main stack is). A coroutine
- * leaving for good passes NULL so its fake stack is freed. Under TSan each coroutine
+ * stack we came from, which is how we learn where the main stack is). With
+ * detect_stack_use_after_return (the default in recent clang), ASan keeps a function's
+ * address-taken locals in a "fake stack" on the heap, one per coroutine: the switch
+ * saves the leaving coroutine's (asan_fake) and hands the arriving one's back. A
+ * coroutine leaving for good passes NULL so its fake stack is freed; one dropped while
+ * suspended (coro_free, hub_close) never leaves, so coro_free frees its fake stack by
+ * acting out that last switch (drop_fake_stack). Under TSan each coroutine
  * gets a fiber (__tsan_create_fiber), and __tsan_switch_to_fiber comes right before
  * the switch. valgrind learns of each stack through VALGRIND_STACK_REGISTER, when its
  * header is installed (it is optional: the build needs only libc).
@@ -490,12 +495,34 @@ void *coro_user(const struct coro *c)
     return c->user;
 }
 
+#ifdef WB_ASAN
+/* A coroutine dropped while suspended still owns a fake stack (see the top), and ASan
+ * frees a fake stack only when its coroutine leaves for good. So we act that out here,
+ * without moving: a switch "to" c that takes up c's fake stack, then a last switch
+ * "from" c (NULL: never coming back, which frees it), then back to our own. */
+static void drop_fake_stack(struct coro *c)
+{
+    void *mine;
+    const void *bottom;
+    size_t size;
+    __sanitizer_start_switch_fiber(&mine, c->asan_bottom, c->asan_size);
+    __sanitizer_finish_switch_fiber(c->asan_fake, &bottom, &size); /* our own bounds */
+    __sanitizer_start_switch_fiber(NULL, bottom, size);
+    __sanitizer_finish_switch_fiber(mine, NULL, NULL);
+    c->asan_fake = NULL;
+}
+#endif
+
 void coro_free(struct coro *c)
 {
     if (!c)
         return;
     if (c->is_main || c == t_current)
         fatal("coro_free: not the running coroutine, nor a main one");
+#ifdef WB_ASAN
+    if (c->started && !c->done && c->asan_fake)
+        drop_fake_stack(c);
+#endif
 #ifdef WB_TSAN
     __tsan_destroy_fiber(c->tsan_fiber);
 #endif
