@@ -40,6 +40,19 @@ ifneq ($(strip $(SAN)),)
   SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer
 endif
 OUT := $(BUILD)/$(REL)
+
+# Intel CET shadow stacks: a CPU shadow stack checks every `ret` against a copy of the
+# return address kept where programs cannot write, so code that switches stacks by hand
+# (chapter 07's coroutines) would fault at the first `ret` onto another stack. The
+# objects that do it are compiled with -fcf-protection=branch, which marks them as not
+# shadow-stack compatible (IBT only in their .note.gnu.property); the linker ANDs the
+# marks of all objects, so the program is not marked, and the kernel and glibc never
+# turn shadow stacks on for it, whatever the compiler's default (Ubuntu's gcc has
+# -fcf-protection on). x86-64 only: other CPUs have no such flag.
+NO_SHSTK := coro.o switch_cost.o
+ifneq ($(findstring x86_64,$(shell $(CC) -dumpmachine 2>/dev/null)),)
+  $(foreach o,$(NO_SHSTK),$(eval $(OUT)/$(o): OBJFLAGS := -fcf-protection=branch))
+endif
 BUILDINFO := $(strip $(filter -O%,$(CFLAGS)) $(if $(SAN),-fsanitize=$(SAN)))
 CPPFLAGS  += -DWB_BUILD='"$(BUILDINFO)"'
 LIBCOMMON := $(BUILD)/common/libcommon.a
@@ -72,7 +85,7 @@ all: $(BINS) $(if $(LIBRARY),$(OUT)/$(LIBRARY))
 $(OUT)/%.o: %.c $(OUT)/.flags
 	$(say) CC $(REL)/$*.o
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(HARDEN) $(CFLAGS) $(SANFLAGS) -MMD -MP -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(HARDEN) $(CFLAGS) $(OBJFLAGS) $(SANFLAGS) -MMD -MP -c -o $@ $<
 
 $(BINS): $(OUT)/%: $(OUT)/%.o $(MODULE_OBJS) $(LIBCOMMON)
 	$(say) LINK $(REL)/$*

@@ -95,8 +95,22 @@
  *     coroutine's small stack: give handlers an alternate stack (sigaltstack) if they
  *     need room, and note that a stack overflow's SIGSEGV needs one to be handled at
  *     all (tests/test_coro.c does that).
- *   - a CPU shadow stack (Intel CET) would reject the `ret` to another stack's return
- *     address; glibc on this machine does not enable it, and the fallback is for that.
+ *   - the CPU's shadow stack (Intel CET). With shadow stacks on, every `call` also
+ *     pushes its return address on a second stack that programs cannot write, and
+ *     every `ret` must match it; the `ret` in wb_coro_swap returns to an address
+ *     pushed on *another* stack and would fault. A switch that knew about shadow
+ *     stacks would give each coroutine one of its own (map_shadow_stack(2)) and swap
+ *     them with the restore-token instructions (rstorssp, saveprevssp), as glibc's
+ *     swapcontext does; we cannot test that here (no CET on this machine), so we do
+ *     the other, honest thing: this object is built as NOT shadow-stack compatible.
+ *     mk/rules.mk compiles it (NO_SHSTK) with -fcf-protection=branch, so its
+ *     .note.gnu.property says IBT but not SHSTK; the linker ANDs the notes of all
+ *     objects, the program is not marked SHSTK, and the kernel and glibc leave shadow
+ *     stacks off for it even where the compiler marks everything else (Ubuntu's gcc).
+ *     Check with `readelf -n coro.o`. IBT (indirect-branch tracking) is no problem:
+ *     the switch reaches wb_coro_start by `ret`, and coro_entry, called through a
+ *     register, starts with the endbr64 the compiler gives every function whose
+ *     address is taken.
  *
  * ---- Telling the sanitizers -----------------------------------------------------
  * AddressSanitizer keeps a shadow of every stack and TSan a shadow call stack per

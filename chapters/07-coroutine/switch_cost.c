@@ -108,6 +108,8 @@ static void gen_rounds(long n)
 }
 
 /* ---- the bare swap: the least a switch can do ---- */
+/* (like coro.c's, it returns onto another stack: mk/rules.mk builds this file as not
+ * shadow-stack compatible, see NO_SHSTK there) */
 
 #ifdef HAVE_BARE
 void wb_bare_swap(void **save_sp, void *load_sp);
