@@ -303,6 +303,59 @@ static void test_wait_fd_timeout_and_busy(void **state)
     hub_close();
 }
 
+static void *nap(void *arg)
+{
+    co_sleep((int64_t)(intptr_t)arg);
+    return NULL;
+}
+
+/* ---- timeouts at the end of the clock ---- */
+
+static void *write_later(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    co_sleep(10 * NS_PER_MS);
+    return (void *)(intptr_t)write(fd, "x", 1);
+}
+
+/* timeouts and sleeps so long that now + timeout would overflow: they mean "no
+ * limit", and must neither wrap to a time in the past (firing at once) nor block the
+ * timers of everybody else */
+static void test_huge_timeouts(void **state)
+{
+    (void)state;
+    static const int64_t huge[] = { INT64_MAX, INT64_MAX - 1, INT64_MAX - 1000 };
+    for (size_t i = 0; i < ARRAY_LEN(huge); i++) {
+        struct hub_task *forever = hub_spawn(nap, (void *)(intptr_t)huge[i]);
+        hub_yield(); /* it sleeps now, "for ever" */
+        /* a 200 ms join of a 20 ms sleeper returns while that sleeper exists */
+        struct hub_task *t = hub_spawn(nap, (void *)(intptr_t)(20 * NS_PER_MS));
+        int64_t t0 = now_ns();
+        assert_int_equal(hub_join(t, 200 * NS_PER_MS, NULL), 0);
+        assert_true(now_ns() - t0 < 2 * NS_PER_S);
+        /* a join with a huge timeout waits for the task (it does not time out at once) */
+        t = hub_spawn(nap, (void *)(intptr_t)(20 * NS_PER_MS));
+        t0 = now_ns();
+        assert_int_equal(hub_join(t, huge[i], NULL), 0);
+        assert_true(now_ns() - t0 >= 20 * NS_PER_MS);
+        struct hub_task *ts[2] = { hub_spawn(nap, (void *)(intptr_t)(5 * NS_PER_MS)),
+                                   hub_spawn(nap, (void *)(intptr_t)(10 * NS_PER_MS)) };
+        assert_int_equal(hub_joinall(ts, 2, huge[i]), 0);
+        /* and so does a wait for a descriptor */
+        int p[2];
+        assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+        t = hub_spawn(write_later, (void *)(intptr_t)p[1]);
+        assert_int_equal(co_wait_fd(p[0], EPOLLIN, huge[i]), 0);
+        void *w;
+        assert_int_equal(hub_join(t, NS_PER_S, &w), 0);
+        assert_int_equal((intptr_t)w, 1);
+        close(p[0]);
+        close(p[1]);
+        assert_false(hub_join(forever, 0, NULL) == 0); /* still asleep */
+        hub_close(); /* drops it */
+    }
+}
+
 /* a loopback echo: co_accept, co_connect, co_read, co_write */
 struct echo {
     int lfd;
@@ -371,12 +424,6 @@ static void test_loopback_echo(void **state)
 }
 
 /* ---- many ---- */
-
-static void *nap(void *arg)
-{
-    co_sleep((int64_t)(intptr_t)arg);
-    return NULL;
-}
 
 /* ThreadSanitizer treats every coroutine as a thread of its own (a fiber): gcc's TSan
  * runtime holds at most 8128 threads and fibers at a time, and maps over a megabyte
@@ -520,6 +567,7 @@ int main(void)
         cmocka_unit_test(test_yield_round_robin),
         cmocka_unit_test(test_io_wakes_the_right_task),
         cmocka_unit_test(test_wait_fd_timeout_and_busy),
+        cmocka_unit_test(test_huge_timeouts),
         cmocka_unit_test(test_loopback_echo),
         cmocka_unit_test(test_ten_thousand_sleepers),
         cmocka_unit_test(test_stacks_and_fds_freed),

@@ -173,8 +173,12 @@ static void sift_down(struct hub *h, size_t i)
     heap_set(h, i, w);
 }
 
+/* A timer at `deadline` (a now_ns() time, from deadline_in). NO_DEADLINE, the end of
+ * the clock, is no timer at all: the wait has no limit. */
 static void add_timer(struct hub *h, struct wait *w, int64_t deadline)
 {
+    if (deadline == NO_DEADLINE)
+        return;
     if (h->nheap == h->heapcap) {
         h->heapcap = h->heapcap ? 2 * h->heapcap : 64;
         struct wait **p = realloc(h->heap, h->heapcap * sizeof *p);
@@ -262,7 +266,7 @@ static int wait_events(struct hub *h, struct epoll_event *evs, int max, int64_t 
             return 0;
         }
     } else { /* older kernels: whole milliseconds, rounded up so timers are never early */
-        int64_t ms = timeout_ns < 0 ? -1 : (timeout_ns + NS_PER_MS - 1) / NS_PER_MS;
+        int64_t ms = timeout_ns < 0 ? -1 : timeout_ns / NS_PER_MS + (timeout_ns % NS_PER_MS != 0);
         n = epoll_wait(h->epfd, evs, max, ms > INT_MAX ? INT_MAX : (int)ms);
     }
     if (n == -1 && errno == EINTR)
@@ -290,11 +294,8 @@ static void *hub_loop(void *arg)
         int64_t timeout;
         if (h->rlen > 0)
             timeout = 0;
-        else if (h->nheap > 0) {
-            timeout = h->heap[0]->deadline - now_ns();
-            if (timeout < 0)
-                timeout = 0;
-        }
+        else if (h->nheap > 0)
+            timeout = ns_left(h->heap[0]->deadline); /* never NO_DEADLINE: see add_timer */
         else if (h->fd_waits > 0)
             timeout = -1;
         else if (h->main_wait) {
@@ -369,8 +370,7 @@ int hub_join(struct hub_task *t, int64_t timeout_ns, void **result)
     if (!t->done) {
         struct wait w = new_wait(h);
         t->joiner = &w;
-        if (timeout_ns >= 0)
-            add_timer(h, &w, now_ns() + timeout_ns);
+        add_timer(h, &w, deadline_in(timeout_ns));
         enum wake why = block(h, &w);
         cancel_timer(h, &w);
         t->joiner = NULL;
@@ -387,16 +387,11 @@ int hub_join(struct hub_task *t, int64_t timeout_ns, void **result)
 
 int hub_joinall(struct hub_task **tasks, size_t n, int64_t timeout_ns)
 {
-    int64_t deadline = timeout_ns < 0 ? -1 : now_ns() + timeout_ns;
+    int64_t deadline = deadline_in(timeout_ns);
     for (size_t i = 0; i < n; i++) {
         if (!tasks[i])
             continue;
-        int64_t left = -1;
-        if (deadline >= 0) {
-            left = deadline - now_ns();
-            if (left < 0)
-                left = 0;
-        }
+        int64_t left = deadline == NO_DEADLINE ? -1 : ns_left(deadline);
         int rc = hub_join(tasks[i], left, NULL);
         if (rc != 0)
             return rc;
@@ -434,7 +429,7 @@ void co_sleep(int64_t ns)
         return;
     }
     struct wait w = new_wait(h);
-    add_timer(h, &w, now_ns() + ns);
+    add_timer(h, &w, deadline_in(ns)); /* beyond the end of the clock: no timer, for ever */
     block(h, &w);
     cancel_timer(h, &w);
 }
@@ -447,8 +442,7 @@ int co_wait_fd(int fd, uint32_t events, int64_t timeout_ns)
     if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) == -1)
         return errno == EPERM ? 0 : errno; /* EPERM: a regular file, always ready */
     h->fd_waits++;
-    if (timeout_ns >= 0)
-        add_timer(h, &w, now_ns() + timeout_ns);
+    add_timer(h, &w, deadline_in(timeout_ns));
     enum wake why = block(h, &w);
     cancel_timer(h, &w);
     h->fd_waits--;

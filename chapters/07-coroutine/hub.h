@@ -47,6 +47,9 @@ void hub_set_stack(size_t stack_size, unsigned coro_flags);
  * (ENOMEM: also when the kernel's limit of memory mappings is reached). */
 struct hub_task *hub_spawn(hub_fn fn, void *arg);
 
+/* Timeouts are relative, in ns; < 0 means no limit, and so does a timeout too long
+ * for the clock (now + timeout past INT64_MAX: common.h's deadline_in saturates). */
+
 /* Waits for t to finish, at most timeout_ns (< 0: no limit), and frees it (like
  * pthread_join: once per task, by one waiter). Returns 0 and, if result is not NULL,
  * what fn returned; ETIMEDOUT (t lives on: join it again later); EDEADLK if t is the
