@@ -4,6 +4,7 @@
  * descriptors given back, and independent hubs in two threads.
  * tests/test_hub_uc.c runs all of it again on the ucontext switch. */
 #include "common.h"
+#include "testutil.h"
 #include "../chapters/07-coroutine/coro.h"
 #include "../chapters/07-coroutine/hub.h"
 
@@ -19,7 +20,9 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/epoll.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifdef CORO_UCONTEXT
@@ -356,6 +359,211 @@ static void test_huge_timeouts(void **state)
     }
 }
 
+/* ---- closed descriptors ---- */
+
+struct fdwait {
+    int fd;
+    int64_t timeout;
+    int rc;           /* what co_wait_fd returned */
+    int64_t took;     /* how long it waited */
+};
+
+static void *wait_on(void *arg)
+{
+    struct fdwait *w = arg;
+    int64_t t0 = now_ns();
+    w->rc = co_wait_fd(w->fd, EPOLLIN, w->timeout);
+    w->took = now_ns() - t0;
+    return NULL;
+}
+
+struct reuse {
+    struct fdwait *a;   /* the first waiter, on the descriptor closed under it */
+    struct fdwait b;    /* the second one, on a new pipe that gets the same number */
+    int newpipe[2];
+    bool hub_close_fd;  /* close with co_close (else plain close behind the hub's back) */
+};
+
+static void *close_and_reuse(void *arg)
+{
+    struct reuse *r = arg;
+    if (r->hub_close_fd)
+        assert_int_equal(co_close(r->a->fd), 0);
+    else
+        assert_int_equal(close(r->a->fd), 0);
+    assert_int_equal(pipe2(r->newpipe, O_CLOEXEC | O_NONBLOCK), 0);
+    r->b.fd = r->newpipe[0];
+    wait_on(&r->b);
+    return NULL;
+}
+
+/* Task A waits on fd N with a 100 ms timeout; task B closes N, makes a new pipe (which
+ * gets number N again) and waits on it. A's end must not take B's watch with it: a
+ * write to B's pipe after A's timeout wakes B. */
+static void check_reused_number(bool hub_close_fd)
+{
+    int p[2];
+    assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+    struct fdwait a = { .fd = p[0], .timeout = 100 * NS_PER_MS, .rc = -1 };
+    struct reuse r = { .a = &a, .b = { .timeout = 3 * NS_PER_S, .rc = -1 }, .hub_close_fd = hub_close_fd };
+    struct hub_task *ta = hub_spawn(wait_on, &a), *tb = hub_spawn(close_and_reuse, &r);
+    co_sleep(250 * NS_PER_MS); /* A's 100 ms are over */
+    assert_int_equal(r.b.fd, p[0]); /* the same number (else the test proves nothing) */
+    assert_int_equal(hub_join(ta, NS_PER_S, NULL), 0);
+    /* A's wait ended: its descriptor was closed (EBADF), or its time ran out */
+    assert_true(a.rc == EBADF || a.rc == ETIMEDOUT);
+    if (hub_close_fd) /* a close through the hub wakes the waiter at once */
+        assert_true(a.rc == EBADF && a.took < 90 * NS_PER_MS);
+    assert_int_equal(write(r.newpipe[1], "x", 1), 1);
+    int64_t t0 = now_ns();
+    assert_int_equal(hub_join(tb, 5 * NS_PER_S, NULL), 0);
+    assert_int_equal(r.b.rc, 0); /* woken by the write, not timed out */
+    assert_true(now_ns() - t0 < NS_PER_S);
+    close(r.newpipe[0]);
+    close(r.newpipe[1]);
+    close(p[1]);
+    hub_close();
+}
+
+static void test_closed_fd_number_reused(void **state)
+{
+    (void)state;
+    check_reused_number(false);
+}
+
+static void test_co_close_wakes_waiter(void **state)
+{
+    (void)state;
+    check_reused_number(true);
+}
+
+/* runs in a child (it crashed before): the file stays open elsewhere, through a dup or
+ * a forked child, so closing our descriptor does not take it out of the epoll set; the
+ * task whose wait it was ends (its stack is gone); then the pipe becomes readable. The
+ * hub must not wake a dead task. Exits 0 if all went well. */
+static void stale_watch_child(void *arg)
+{
+    bool by_fork = arg != NULL;
+    int p[2];
+    CHECK_SYS(pipe2(p, O_CLOEXEC | O_NONBLOCK));
+    int keep = -1;
+    pid_t holder = -1;
+    if (by_fork) {
+        holder = fork_child();
+        if (holder == 0) { /* holds the read end (and the write end) open */
+            sleep_ns(10 * NS_PER_S);
+            _exit(0);
+        }
+    } else {
+        keep = dup(p[0]);
+        CHECK_SYS(keep);
+    }
+    struct fdwait a = { .fd = p[0], .timeout = 50 * NS_PER_MS };
+    struct hub_task *t = hub_spawn(wait_on, &a);
+    hub_yield();                   /* A waits on p[0] */
+    CHECK_SYS(close(p[0]));        /* behind the hub's back */
+    if (hub_join(t, 5 * NS_PER_S, NULL) != 0) /* A times out and ends; its stack is freed */
+        _exit(3);
+    for (int i = 0; i < 5; i++) /* spread the next allocations over the old stack */
+        hub_join(hub_spawn(nap, (void *)(intptr_t)NS_PER_MS), NS_PER_S, NULL);
+    CHECK_SYS(write(p[1], "x", 1)); /* the old file is readable now */
+    co_sleep(50 * NS_PER_MS);      /* the hub polls epoll meanwhile */
+    int q[2];                      /* and a new wait works as it should */
+    CHECK_SYS(pipe2(q, O_CLOEXEC | O_NONBLOCK));
+    CHECK_SYS(write(q[1], "y", 1));
+    int rc = co_wait_fd(q[0], EPOLLIN, NS_PER_S);
+    hub_close();
+    if (holder > 0) {
+        CHECK_SYS(kill(holder, SIGKILL));
+        int status;
+        child_wait(holder, -1, &status);
+    }
+    _exit(rc == 0 && a.rc == ETIMEDOUT ? 0 : 4);
+}
+
+static void check_stale_watch(bool by_fork)
+{
+    struct captured *c = malloc(sizeof *c);
+    assert_non_null(c);
+    capture(stale_watch_child, by_fork ? (void *)1 : NULL, 30 * NS_PER_S, c);
+    if (!WIFEXITED(c->status) || WEXITSTATUS(c->status) != 0)
+        fail_msg("the child ended with %d\n%s", exitcode_of(c->status), c->err);
+    free(c);
+}
+
+static void test_closed_fd_open_through_dup(void **state)
+{
+    (void)state;
+    check_stale_watch(false);
+}
+
+static void test_closed_fd_open_in_forked_child(void **state)
+{
+    (void)state;
+    check_stale_watch(true);
+}
+
+/* one task reads a socket while another writes to it, as gevent allows */
+struct duplex {
+    int fd;
+    ssize_t got, sent;
+};
+
+static void *duplex_reader(void *arg)
+{
+    struct duplex *d = arg;
+    char buf[64];
+    d->got = co_read(d->fd, buf, sizeof buf);
+    return NULL;
+}
+
+static void *duplex_writer(void *arg)
+{
+    struct duplex *d = arg;
+    /* fill the socket until it would block, then one more write: it must wait */
+    static char chunk[65536];
+    ssize_t n;
+    while ((n = write(d->fd, chunk, sizeof chunk)) > 0)
+        ;
+    d->sent = co_write(d->fd, chunk, sizeof chunk);
+    return NULL;
+}
+
+static void test_reader_and_writer_on_one_socket(void **state)
+{
+    (void)state;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+    struct duplex d = { .fd = sv[0], .got = -2, .sent = -2 };
+    struct hub_task *r = hub_spawn(duplex_reader, &d), *w = hub_spawn(duplex_writer, &d);
+    hub_yield(); /* both wait on sv[0] now: one for EPOLLIN, one for EPOLLOUT */
+    assert_int_equal(d.got, -2);
+    assert_int_equal(d.sent, -2);
+    /* the other end reads everything (the writer gets room) and says hello */
+    static char sink[1 << 16];
+    assert_int_equal(write(sv[1], "hello", 5), 5);
+    int64_t until = now_ns() + 5 * NS_PER_S;
+    while (d.sent == -2 && now_ns() < until) {
+        while (read(sv[1], sink, sizeof sink) > 0)
+            ;
+        co_sleep(NS_PER_MS);
+    }
+    assert_int_equal(hub_join(r, 5 * NS_PER_S, NULL), 0);
+    assert_int_equal(hub_join(w, 5 * NS_PER_S, NULL), 0);
+    assert_int_equal(d.got, 5);
+    assert_int_equal(d.sent, 65536);
+    /* two readers at once are still refused */
+    struct duplex d2 = { .fd = sv[0], .got = -2 };
+    r = hub_spawn(duplex_reader, &d2);
+    hub_yield();
+    assert_int_equal(co_wait_fd(sv[0], EPOLLIN, NS_PER_S), EEXIST);
+    assert_int_equal(co_close(sv[0]), 0); /* and a close through the hub wakes it */
+    assert_int_equal(hub_join(r, NS_PER_S, NULL), 0);
+    assert_int_equal(d2.got, -1);
+    close(sv[1]);
+    hub_close();
+}
+
 /* a loopback echo: co_accept, co_connect, co_read, co_write */
 struct echo {
     int lfd;
@@ -389,8 +597,7 @@ static void *echo_client(void *arg)
     for (size_t i = 0; i < e->len; i++)
         out[i] = (char)(i * 7 + 3);
     /* larger than one read; small enough for the loopback buffers to hold all of the
-     * echo while we are still writing (one task cannot read and write at once: a
-     * descriptor has one waiter at a time) */
+     * echo while we are still writing (this one task writes, then reads) */
     e->ok = co_write(fd, out, e->len) == (ssize_t)e->len;
     shutdown(fd, SHUT_WR);
     size_t got = 0;
@@ -568,6 +775,11 @@ int main(void)
         cmocka_unit_test(test_io_wakes_the_right_task),
         cmocka_unit_test(test_wait_fd_timeout_and_busy),
         cmocka_unit_test(test_huge_timeouts),
+        cmocka_unit_test(test_closed_fd_number_reused),
+        cmocka_unit_test(test_co_close_wakes_waiter),
+        cmocka_unit_test(test_closed_fd_open_through_dup),
+        cmocka_unit_test(test_closed_fd_open_in_forked_child),
+        cmocka_unit_test(test_reader_and_writer_on_one_socket),
         cmocka_unit_test(test_loopback_echo),
         cmocka_unit_test(test_ten_thousand_sleepers),
         cmocka_unit_test(test_stacks_and_fds_freed),

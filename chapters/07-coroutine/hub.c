@@ -11,11 +11,32 @@
  *
  * A waiting coroutine describes its wait in a `struct wait` on its own stack: which
  * coroutine, why it was woken, and its place in the timer heap. The record lives as
- * long as the wait, and everything the hub holds (the queue, the heap, the epoll
- * registration) points to it, so nothing is allocated per wait. A wait can end two
- * ways (a read with a timeout: data, or time up); the first event queues it, a second
- * one finds it queued already, and the woken coroutine removes what is left of its
- * wait (the timer, the epoll registration) before it does anything else.
+ * long as the wait, and the queue, the heap and the descriptor table point to it, so
+ * nothing is allocated per wait. A wait can end two ways (a read with a timeout:
+ * data, or time up); the first event queues it, a second one finds it queued already,
+ * and the woken coroutine removes what is left of its wait (the timer, its place in
+ * the descriptor table) before it does anything else.
+ *
+ * Descriptors. The hub keeps a small record per descriptor number (struct fdrec): the
+ * task waiting to read, the task waiting to write (one of each at a time, as gevent
+ * allows: one task reads a socket while another writes to it), and what it asked the
+ * kernel for. The epoll registration never points at a waiter: it carries the number
+ * and a generation (the record's, renewed whenever the number may name another file),
+ * and an event is looked up in the table, so an event that comes late, for a file
+ * nobody waits on any more, finds nobody and is dropped. Registrations are one-shot
+ * (EPOLLONESHOT): an event disarms its registration until the hub arms it again for
+ * whoever still waits, so a forgotten registration fires at most once. A registration
+ * stays in the epoll set, disarmed, after its wait, so the next wait on the same
+ * descriptor costs one epoll_ctl (MOD) instead of two (ADD, then DEL).
+ *
+ * Closing a descriptor somebody waits on. Close it with co_close: it wakes the waiters
+ * with EBADF, takes the registration out, and closes (gevent's cancel_wait, which its
+ * socket.close calls); hub_cancel_wait wakes them without closing. A plain close()
+ * behind the hub's back is survived but not noticed at once: epoll forgets a
+ * descriptor only when the file's last descriptor closes (a dup, or a forked child,
+ * may keep it alive), and the hub learns of the close only when the number is used
+ * again (its MOD fails with ENOENT: the old waiters are then woken with EBADF) or when
+ * the waiter's own timeout ends its wait.
  *
  * The timer heap is a binary min-heap on (deadline, sequence number): timers fire in
  * deadline order, and timers with the same deadline in the order they were set.
@@ -39,16 +60,25 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-enum wake { WAKE_NONE, WAKE_READY, WAKE_TIMER, WAKE_IO, WAKE_JOINED, WAKE_DEADLOCK };
+enum wake { WAKE_NONE, WAKE_READY, WAKE_TIMER, WAKE_IO, WAKE_CANCEL, WAKE_JOINED, WAKE_DEADLOCK };
 #define NOT_IN_HEAP SIZE_MAX
 
 struct wait {
     struct coro *co;    /* who waits */
     enum wake reason;   /* what woke it */
     bool queued;        /* in the ready queue already */
+    int err;            /* WAKE_CANCEL: the error to return (EBADF...) */
     int64_t deadline;   /* its timer, if it has one */
     uint64_t seq;
     size_t heap_at;     /* its index in the timer heap, or NOT_IN_HEAP */
+};
+
+/* What the hub knows about one descriptor number (see the top). */
+struct fdrec {
+    struct wait *rd, *wr;  /* the task waiting to read, to write (NULL: none) */
+    uint32_t gen;          /* the generation its epoll registration carries */
+    uint32_t armed;        /* the events that registration is armed for now */
+    bool in_set;           /* registered in the epoll set (perhaps disarmed) */
 };
 
 struct hub_task {
@@ -71,6 +101,9 @@ struct hub {
     size_t nheap, heapcap;
     uint64_t seq;
     size_t fd_waits;           /* coroutines waiting on a descriptor */
+    struct fdrec *fds;         /* indexed by descriptor number */
+    size_t nfds;
+    uint32_t gen;              /* the last generation handed out */
     struct wait *main_wait;    /* the main coroutine's wait, while it waits */
     struct hub_task *tasks;    /* every task not yet freed */
     size_t ntasks;
@@ -82,6 +115,7 @@ struct hub {
 static _Thread_local struct hub *t_hub;
 
 static void *hub_loop(void *arg);
+static void fd_event(struct hub *h, uint64_t data, uint32_t events);
 
 static struct hub *hub_get(void)
 {
@@ -305,7 +339,7 @@ static void *hub_loop(void *arg)
             fatal("hub: nothing to run and nobody waiting");
         int n = wait_events(h, evs, (int)ARRAY_LEN(evs), timeout);
         for (int i = 0; i < n; i++)
-            make_ready(h, evs[i].data.ptr, WAKE_IO);
+            fd_event(h, evs[i].data.u64, evs[i].events);
         int64_t now = now_ns();
         while (h->nheap > 0 && h->heap[0]->deadline <= now) {
             struct wait *w = h->heap[0];
@@ -434,22 +468,180 @@ void co_sleep(int64_t ns)
     cancel_timer(h, &w);
 }
 
+/* ---- the descriptor table ---- */
+
+static struct fdrec *fdrec_of(struct hub *h, int fd)
+{
+    if ((size_t)fd >= h->nfds) {
+        size_t n = h->nfds ? h->nfds : 64;
+        while (n <= (size_t)fd)
+            n *= 2;
+        struct fdrec *p = realloc(h->fds, n * sizeof *p);
+        if (!p)
+            die("realloc(descriptor table)");
+        memset(p + h->nfds, 0, (n - h->nfds) * sizeof *p);
+        h->fds = p;
+        h->nfds = n;
+    }
+    return &h->fds[fd];
+}
+
+/* Wake the waiters of r for `reason` (and `err`), and empty their slots. */
+static void wake_fd(struct hub *h, struct fdrec *r, uint32_t which, enum wake reason, int err)
+{
+    struct wait *ws[2] = { (which & EPOLLIN) ? r->rd : NULL, (which & EPOLLOUT) ? r->wr : NULL };
+    if (which & EPOLLIN)
+        r->rd = NULL;
+    if (which & EPOLLOUT)
+        r->wr = NULL;
+    for (int i = 0; i < 2; i++) {
+        if (ws[i]) { /* (one waiting for both is in both slots: woken once) */
+            ws[i]->err = err;
+            make_ready(h, ws[i], reason);
+        }
+    }
+}
+
+/* Bring the registration of fd in line with its waiters: armed, one-shot, for the
+ * events they wait for; disarmed but kept when nobody waits. Returns 0, an errno of
+ * epoll_ctl, or ESTALE: the descriptor was closed behind our back (its number may
+ * name another file now), so whoever waits in r waits on a file gone from this
+ * number; the record is then out of the set, and the next call registers afresh. */
+static int arm_fd(struct hub *h, int fd, struct fdrec *r)
+{
+    uint32_t want = (r->rd ? EPOLLIN : 0) | (r->wr ? EPOLLOUT : 0);
+    struct epoll_event ev = { .events = want | EPOLLONESHOT };
+    if (r->in_set) {
+        if (want == r->armed)
+            return 0;
+        ev.data.u64 = (uint64_t)r->gen << 32 | (uint32_t)fd;
+        if (epoll_ctl(h->epfd, EPOLL_CTL_MOD, fd, &ev) == 0) {
+            r->armed = want;
+            return 0;
+        }
+        if (errno != ENOENT && errno != EBADF)
+            return errno;
+        r->in_set = false;
+        r->armed = 0;
+        return ESTALE;
+    }
+    if (!want)
+        return 0;
+    r->gen = ++h->gen; /* a new registration: events of an old one no longer match */
+    ev.data.u64 = (uint64_t)r->gen << 32 | (uint32_t)fd;
+    int rc = epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev);
+    if (rc == -1 && errno == EEXIST) /* this file is registered under this number */
+        rc = epoll_ctl(h->epfd, EPOLL_CTL_MOD, fd, &ev);
+    if (rc == -1)
+        return errno;
+    r->in_set = true;
+    r->armed = want;
+    return 0;
+}
+
+/* An event from epoll: wake whoever waits for it, arm the registration again for
+ * whoever still waits. An event of an old generation is dropped. */
+static void fd_event(struct hub *h, uint64_t data, uint32_t events)
+{
+    int fd = (int)(uint32_t)data;
+    uint32_t gen = (uint32_t)(data >> 32);
+    if ((size_t)fd >= h->nfds || h->fds[fd].gen != gen || !h->fds[fd].in_set)
+        return; /* a registration nobody stands behind any more (disarmed now) */
+    struct fdrec *r = &h->fds[fd];
+    r->armed = 0; /* one-shot: the event disarmed it */
+    uint32_t which = 0;
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+        which |= EPOLLIN;
+    if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+        which |= EPOLLOUT;
+    wake_fd(h, r, which, WAKE_IO, 0);
+    int err = arm_fd(h, fd, r);
+    if (err) /* the others cannot be watched any more */
+        wake_fd(h, r, EPOLLIN | EPOLLOUT, WAKE_CANCEL, err == ESTALE ? EBADF : err);
+}
+
 int co_wait_fd(int fd, uint32_t events, int64_t timeout_ns)
 {
     struct hub *h = hub_get();
+    if (fd < 0)
+        return EBADF;
+    if (!events || (events & ~(uint32_t)(EPOLLIN | EPOLLOUT)))
+        return EINVAL;
+    struct fdrec *r = fdrec_of(h, fd);
+    if (((events & EPOLLIN) && r->rd) || ((events & EPOLLOUT) && r->wr)) {
+        /* somebody waits for that already: one reader and one writer at a time. But
+         * is it the same file? If the number was closed behind our back and reused,
+         * the registration is gone (ENOENT, or EBADF), and that waiter's file too */
+        struct epoll_event ev = { .events = r->armed | EPOLLONESHOT,
+                                  .data.u64 = (uint64_t)r->gen << 32 | (uint32_t)fd };
+        if (!r->in_set || epoll_ctl(h->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
+            return EEXIST;
+        if (errno != ENOENT && errno != EBADF)
+            return errno;
+        r->in_set = false;
+        r->armed = 0;
+        wake_fd(h, r, EPOLLIN | EPOLLOUT, WAKE_CANCEL, EBADF);
+    }
     struct wait w = new_wait(h);
-    struct epoll_event ev = { .events = events, .data.ptr = &w };
-    if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) == -1)
-        return errno == EPERM ? 0 : errno; /* EPERM: a regular file, always ready */
+    if (events & EPOLLIN)
+        r->rd = &w;
+    if (events & EPOLLOUT)
+        r->wr = &w;
+    int err = arm_fd(h, fd, r);
+    if (err == ESTALE) {
+        /* the number names another file than the one the others here wait on (it was
+         * closed behind our back, and reused): they are woken with EBADF, and we
+         * register afresh */
+        wake_fd(h, r, (r->rd != &w ? EPOLLIN : 0) | (r->wr != &w ? EPOLLOUT : 0), WAKE_CANCEL, EBADF);
+        err = arm_fd(h, fd, r);
+    }
+    if (err) {
+        if (r->rd == &w)
+            r->rd = NULL;
+        if (r->wr == &w)
+            r->wr = NULL;
+        arm_fd(h, fd, r);
+        return err == EPERM ? 0 : err; /* EPERM: a regular file, always ready */
+    }
     h->fd_waits++;
     add_timer(h, &w, deadline_in(timeout_ns));
     enum wake why = block(h, &w);
     cancel_timer(h, &w);
     h->fd_waits--;
-    /* ENOENT/EBADF: somebody closed the descriptor meanwhile, and with it the watch */
-    if (epoll_ctl(h->epfd, EPOLL_CTL_DEL, fd, NULL) == -1 && errno != ENOENT && errno != EBADF)
-        die("epoll_ctl(EPOLL_CTL_DEL, %d)", fd);
+    if (why != WAKE_IO && why != WAKE_CANCEL) { /* time up: leave the slot, disarm */
+        r = &h->fds[fd]; /* (the table may have moved) */
+        if (r->rd == &w)
+            r->rd = NULL;
+        if (r->wr == &w)
+            r->wr = NULL;
+        int e = arm_fd(h, fd, r);
+        if (e) /* closed behind our back (ESTALE): the other waiter's file is gone too */
+            wake_fd(h, r, EPOLLIN | EPOLLOUT, WAKE_CANCEL, e == ESTALE ? EBADF : e);
+    }
+    if (why == WAKE_CANCEL)
+        return w.err;
     return why == WAKE_IO ? 0 : ETIMEDOUT;
+}
+
+void hub_cancel_wait(int fd, int err)
+{
+    struct hub *h = hub_get();
+    if (fd >= 0 && (size_t)fd < h->nfds)
+        wake_fd(h, &h->fds[fd], EPOLLIN | EPOLLOUT, WAKE_CANCEL, err);
+}
+
+int co_close(int fd)
+{
+    struct hub *h = hub_get();
+    if (fd >= 0 && (size_t)fd < h->nfds) {
+        struct fdrec *r = &h->fds[fd];
+        wake_fd(h, r, EPOLLIN | EPOLLOUT, WAKE_CANCEL, EBADF);
+        if (r->in_set && epoll_ctl(h->epfd, EPOLL_CTL_DEL, fd, NULL) == -1 && errno != ENOENT &&
+            errno != EBADF)
+            die("epoll_ctl(EPOLL_CTL_DEL, %d)", fd);
+        *r = (struct fdrec){ 0 };
+    }
+    return close(fd);
 }
 
 static bool would_block(int e)
@@ -548,6 +740,7 @@ void hub_close(void)
     CHECK_SYS(close(h->epfd));
     free(h->ready);
     free(h->heap);
+    free(h->fds);
     free(h);
     t_hub = NULL;
 }

@@ -17,6 +17,8 @@
  *   gevent.sleep(s)                          co_sleep(ns)
  *   gevent.sleep(0)                          hub_yield()
  *   sock.recv / sendall / accept / connect   co_read / co_write / co_accept / co_connect
+ *   sock.close() (hub.cancel_wait inside)    co_close(fd): wakes its waiters with EBADF
+ *   hub.cancel_wait(watcher, error)          hub_cancel_wait(fd, err)
  *   LoopExit ("would block forever")         hub_join returns EDEADLK
  *
  * The hub of a thread is made on first use and lives until hub_close(). Tasks start
@@ -70,13 +72,25 @@ void hub_yield(void);
 /* Sleep ns nanoseconds, letting the other tasks run meanwhile. */
 void co_sleep(int64_t ns);
 
-/* Wait until fd is ready for `events` (EPOLLIN, EPOLLOUT) or timeout_ns passes
- * (< 0: no limit). Returns 0 when ready, ETIMEDOUT, or an errno value from epoll_ctl
- * (EEXIST: another coroutine already waits on this descriptor, for any event: one
- * waiter per descriptor, so one task cannot read a socket while another writes to it;
- * gevent refuses only two readers or two writers at once). A regular file is always
- * ready. */
+/* Wait until fd is ready for `events` (EPOLLIN, EPOLLOUT, or both) or timeout_ns
+ * passes (< 0: no limit). Returns 0 when ready, ETIMEDOUT, EBADF if the descriptor was
+ * closed meanwhile (co_close, or a close behind the hub's back that it noticed), the
+ * error given to hub_cancel_wait, EEXIST if another task already waits on fd for the
+ * same event (one reader and one writer at a time, as in gevent: one task may read a
+ * socket while another writes to it), EINVAL for other events, or an errno value from
+ * epoll_ctl. A regular file is always ready. */
 int co_wait_fd(int fd, uint32_t events, int64_t timeout_ns);
+
+/* Close fd the way the hub needs it (gevent's socket.close, through its cancel_wait):
+ * every task waiting on fd wakes with EBADF (their co_read... fail with it), the hub
+ * forgets the descriptor, then close(2). Returns what close returns. Close a
+ * descriptor that other tasks may be waiting on with this, not with close(2): the hub
+ * would learn of that only when the number is reused or the waits time out. */
+int co_close(int fd);
+
+/* Wake every task waiting on fd with the error err (ECANCELED, ETIMEDOUT...), without
+ * closing it: their co_wait_fd returns err, their co_read... fail with errno err. */
+void hub_cancel_wait(int fd, int err);
 
 /* read(2), write(2) of all n bytes, accept4(2), connect(2) on a non-blocking
  * descriptor, waiting on the hub while the kernel says EAGAIN (or EINPROGRESS).
