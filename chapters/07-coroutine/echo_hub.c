@@ -23,8 +23,11 @@
  * co_read while the hub waits in epoll for whichever socket has data.
  *
  * Bounded: the client gives up after --timeout, the server waits at most a little
- * longer, and either way the client process is reaped. Loopback only; nothing is
- * left behind (the client dies with the server: see fork_child).
+ * longer, and either way the client process is reaped. Giving up is done the hub's
+ * way: hub_cancel_wait wakes every task still blocked on a socket with ETIMEDOUT, so
+ * each one returns through its own cleanup (co_close, free) instead of being dropped
+ * with its memory. Loopback only; nothing is left behind (the client dies with the
+ * server: see fork_child).
  *
  * Run:  ./echo_hub [--clients 500] [--messages 100] [--size 1000] [--timeout 20s]
  * Look for: "peak N connections open at once" with N = --clients, and "0 wrong".
@@ -50,33 +53,38 @@ static int64_t g_timeout = 20 * NS_PER_S;
 
 struct server {
     int lfd;
+    int *fd;            /* each connection's socket, -1 once closed */
     long open, peak, accepted, failed;
     uint64_t bytes, reads;
 };
 
 struct conn {
     struct server *s;
-    int fd;
+    long i;
 };
 
 static void *handle(void *arg)
 {
     struct conn *c = arg;
     struct server *s = c->s;
+    int fd = s->fd[c->i];
     char buf[4096];
     ssize_t n;
     if (++s->open > s->peak)
         s->peak = s->open;
-    while ((n = co_read(c->fd, buf, sizeof buf)) > 0) {
+    while ((n = co_read(fd, buf, sizeof buf)) > 0) {
         s->bytes += (uint64_t)n;
         s->reads++;
-        if (co_write(c->fd, buf, (size_t)n) != n)
+        if (co_write(fd, buf, (size_t)n) != n) {
+            n = -1;
             break;
+        }
     }
     if (n < 0)
         s->failed++;
     s->open--;
-    CHECK_SYS(close(c->fd));
+    s->fd[c->i] = -1;
+    CHECK_SYS(co_close(fd)); /* the hub forgets it, then close(2) */
     free(c);
     return NULL;
 }
@@ -87,24 +95,39 @@ static void *acceptor(void *arg)
     struct hub_task **t = calloc((size_t)g_clients, sizeof *t);
     if (!t)
         die("calloc");
-    for (long i = 0; i < g_clients; i++) {
+    int rc = 0;
+    long n;
+    for (n = 0; n < g_clients; n++) {
+        int fd = co_accept(s->lfd, NULL, NULL);
+        if (fd == -1) { /* main cancelled the wait: the clients are late */
+            rc = errno;
+            trace("server: accept: %s", strerror(rc));
+            break;
+        }
         struct conn *c = malloc(sizeof *c);
         if (!c)
             die("malloc");
-        c->s = s;
-        c->fd = co_accept(s->lfd, NULL, NULL);
-        if (c->fd == -1)
-            die("accept");
+        *c = (struct conn){ .s = s, .i = n };
+        s->fd[n] = fd;
         s->accepted++;
-        t[i] = hub_spawn(handle, c);
-        if (!t[i])
+        t[n] = hub_spawn(handle, c);
+        if (!t[n])
             die("hub_spawn");
-        if (i == 0 || i + 1 == g_clients)
-            trace("server: accepted connection %ld of %ld", i + 1, g_clients);
+        if (n == 0 || n + 1 == g_clients)
+            trace("server: accepted connection %ld of %ld", n + 1, g_clients);
     }
-    int rc = hub_joinall(t, (size_t)g_clients, g_timeout);
-    if (rc != 0)
-        trace("server: connections still open after the timeout: %s", strerror(rc));
+    int jrc = hub_joinall(t, (size_t)n, g_timeout);
+    if (jrc != 0) {
+        /* wake every connection still blocked in co_read or co_write: each fails with
+         * ETIMEDOUT and ends the usual way (it closes its socket, frees its record) */
+        trace("server: connections still open after the timeout: cancelling their waits");
+        for (long i = 0; i < n; i++)
+            if (s->fd[i] >= 0)
+                hub_cancel_wait(s->fd[i], ETIMEDOUT);
+        if (hub_joinall(t, (size_t)n, NS_PER_S) != 0)
+            fatal("server: a connection did not end after its wait was cancelled");
+        rc = jrc;
+    }
     free(t);
     return (void *)(intptr_t)rc;
 }
@@ -112,7 +135,7 @@ static void *acceptor(void *arg)
 /* ---- the client (in its own process, on its own hub) ---- */
 
 struct client {
-    int id;
+    int id, fd;
     struct sockaddr_in addr;
     long replies, wrong;
     int err;
@@ -127,6 +150,7 @@ static void *client(void *arg)
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd == -1)
         die("socket");
+    cl->fd = fd;
     if (co_connect(fd, (struct sockaddr *)&cl->addr, sizeof cl->addr) == -1) {
         cl->err = errno;
         goto done;
@@ -153,7 +177,8 @@ static void *client(void *arg)
         cl->wrong += memcmp(in, out, len) != 0;
     }
 done:
-    CHECK_SYS(close(fd));
+    cl->fd = -1;
+    CHECK_SYS(co_close(fd));
     free(out);
     free(in);
     return NULL;
@@ -168,7 +193,7 @@ static int run_clients(struct sockaddr_in addr)
         die("calloc");
     int64_t t0 = now_ns();
     for (long i = 0; i < g_clients; i++) {
-        cl[i] = (struct client){ .id = (int)i, .addr = addr };
+        cl[i] = (struct client){ .id = (int)i, .fd = -1, .addr = addr };
         t[i] = hub_spawn(client, &cl[i]);
         if (!t[i])
             die("hub_spawn");
@@ -176,6 +201,13 @@ static int run_clients(struct sockaddr_in addr)
     trace("client: %ld connections, %ld messages each, up to %ld bytes", g_clients, g_messages, g_size);
     int rc = hub_joinall(t, (size_t)g_clients, g_timeout);
     double secs = (double)(now_ns() - t0) / 1e9;
+    if (rc != 0) { /* give up: every client still waiting fails with ETIMEDOUT and ends */
+        for (long i = 0; i < g_clients; i++)
+            if (cl[i].fd >= 0)
+                hub_cancel_wait(cl[i].fd, ETIMEDOUT);
+        if (hub_joinall(t, (size_t)g_clients, NS_PER_S) != 0)
+            fatal("client: a connection did not end after its wait was cancelled");
+    }
     long replies = 0, wrong = 0, failed = 0;
     for (long i = 0; i < g_clients; i++) {
         replies += cl[i].replies;
@@ -187,7 +219,7 @@ static int run_clients(struct sockaddr_in addr)
     trace("client: %ld replies checked byte for byte, %ld wrong, %ld connections failed; "
           "%.3f s, %.0f messages/s",
           replies, wrong, failed, secs, (double)replies / secs);
-    hub_close(); /* drops any task still stuck (only after a timeout) */
+    hub_close();
     free(cl);
     free(t);
     return rc == 0 && wrong == 0 && failed == 0 && replies == g_clients * g_messages ? 0 : 1;
@@ -249,12 +281,19 @@ int main(int argc, char **argv)
         _exit(code);
     }
 
+    s.fd = calloc((size_t)g_clients, sizeof *s.fd);
+    if (!s.fd)
+        die("calloc");
     int64_t t0 = now_ns();
     struct hub_task *acc = hub_spawn(acceptor, &s);
     if (!acc)
         die("hub_spawn");
     void *res = NULL;
     int rc = hub_join(acc, g_timeout + 5 * NS_PER_S, &res);
+    if (rc == ETIMEDOUT) { /* still accepting: the clients never all came */
+        hub_cancel_wait(s.lfd, ETIMEDOUT);
+        rc = hub_join(acc, -1, &res); /* it ends within its own timeout now */
+    }
     double secs = (double)(now_ns() - t0) / 1e9;
     if (rc == 0 && res == NULL)
         trace("server: all %ld connections served and closed; peak %ld connections open at once; "
@@ -264,6 +303,7 @@ int main(int argc, char **argv)
         trace("server: gave up after %.1f s with %ld of %ld connections accepted", secs, s.accepted, g_clients);
     hub_close();
     CHECK_SYS(close(s.lfd));
+    free(s.fd);
 
     int status;
     if (child_wait(pid, 5 * NS_PER_S, &status) != 0) {
