@@ -330,9 +330,20 @@ static void test_huge_stack_refused(void **state)
     }
 }
 
+static int count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    int n = 0, ch;
+    while ((ch = fgetc(f)) != EOF)
+        n += ch == '\n';
+    fclose(f);
+    return n;
+}
+
 /* ---- the guard page ---- */
 
-enum { HIT_GUARD = 42, HIT_ELSEWHERE = 43, NO_FAULT = 44 };
+enum { HIT_GUARD = 42, HIT_ELSEWHERE = 43, NO_FAULT = 44, NOT_REUSED = 45 };
 static char *g_guard_lo, *g_guard_hi;
 
 static void on_segv(int sig, siginfo_t *si, void *ctx)
@@ -373,6 +384,7 @@ static void *big_frame_task(void *arg)
 struct overflow_case {
     coro_fn fn;
     size_t stack;
+    bool reuse; /* overflow a stack that the cache gives out a second time */
 };
 
 /* runs in a child: a coroutine runs past the bottom of its stack */
@@ -380,6 +392,17 @@ static void overflow_child(void *arg)
 {
     const struct overflow_case *oc = arg;
     struct coro *c = coro_create(oc->fn, oc->stack, 0);
+    if (c && oc->reuse) {
+        void *lo0, *hi0, *guard0, *lo1, *hi1, *guard1;
+        coro_stack_bounds(c, &lo0, &hi0, &guard0);
+        coro_free(c); /* to the cache */
+        c = coro_create(oc->fn, oc->stack, 0);
+        if (!c)
+            die("coro_create");
+        coro_stack_bounds(c, &lo1, &hi1, &guard1);
+        if (lo1 != lo0 || guard1 != guard0)
+            _exit(NOT_REUSED);
+    }
     /* a second coroutine, made next: its mapping lands right below c's guard page */
     struct coro *below = coro_create(child_fn, oc->stack, 0);
     if (!c || !below)
@@ -419,7 +442,7 @@ static void expect_guard_fault(const struct overflow_case *oc, bool asan_may_rep
 static void test_overflow_hits_guard_page(void **state)
 {
     (void)state;
-    static const struct overflow_case deep_recursion = { overflow, 64 * 1024 };
+    static const struct overflow_case deep_recursion = { overflow, 64 * 1024, false };
 #ifdef WB_ASAN
     expect_guard_fault(&deep_recursion, true);
 #else
@@ -430,22 +453,116 @@ static void test_overflow_hits_guard_page(void **state)
 static void test_big_frame_hits_guard_page(void **state)
 {
     (void)state;
-    static const struct overflow_case big = { big_frame_task, 8 * 1024 };
+    static const struct overflow_case big = { big_frame_task, 8 * 1024, false };
     expect_guard_fault(&big, false);
 }
 
-/* ---- stacks are given back ---- */
-
-static int count_lines(const char *path)
+/* a stack from the cache keeps its guard page */
+static void test_reused_stack_keeps_guard(void **state)
 {
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    int n = 0, ch;
-    while ((ch = fgetc(f)) != EOF)
-        n += ch == '\n';
-    fclose(f);
-    return n;
+    (void)state;
+    static const struct overflow_case deep = { overflow, 64 * 1024, true };
+    static const struct overflow_case big = { big_frame_task, 8 * 1024, true };
+#ifdef WB_ASAN
+    expect_guard_fault(&deep, true);
+#else
+    expect_guard_fault(&deep, false);
+#endif
+    expect_guard_fault(&big, false);
 }
+
+/* ---- the stack cache ---- */
+
+static void test_stack_cache(void **state)
+{
+    (void)state;
+    coro_cache_flush();
+    struct coro_cache_stats st = coro_cache_stats();
+    assert_int_equal(st.cached, 0);
+    assert_int_equal(st.limit, CORO_CACHE_DEFAULT);
+    struct coro *a = coro_create(child_fn, 0, 0);
+    void *lo, *hi, *guard, *lo2, *hi2, *guard2;
+    coro_stack_bounds(a, &lo, &hi, &guard);
+    assert_string_equal(coro_switch(a, NULL), "child done");
+    coro_free(a);
+    assert_int_equal(coro_cache_stats().cached, 1);
+    /* the same size and guard: that very stack, with no system call */
+    struct coro *b = coro_create(child_fn, 0, 0);
+    coro_stack_bounds(b, &lo2, &hi2, &guard2);
+    assert_ptr_equal(lo2, lo);
+    assert_ptr_equal(hi2, hi);
+    assert_ptr_equal(guard2, guard);
+    assert_int_equal(coro_cache_stats().hits, st.hits + 1);
+    assert_int_equal(coro_cache_stats().cached, 0);
+    assert_string_equal(coro_switch(b, NULL), "child done"); /* and it runs */
+    /* another size, or no guard: not from the cache */
+    coro_free(b);
+    struct coro *c = coro_create(child_fn, 128 * 1024, 0), *d = coro_create(child_fn, 0, CORO_NO_GUARD);
+    coro_stack_bounds(c, &lo2, &hi2, &guard2);
+    assert_ptr_not_equal(lo2, lo);
+    coro_stack_bounds(d, &lo2, &hi2, &guard2);
+    assert_ptr_not_equal(lo2, lo);
+    assert_null(guard2);
+    assert_int_equal(coro_cache_stats().cached, 1); /* b's stack still waits there */
+    coro_free(c);
+    coro_free(d);
+    assert_int_equal(coro_cache_stats().cached, 3);
+    /* a lower limit unmaps what no longer fits; 0 turns the cache off */
+    int maps = count_lines("/proc/self/maps");
+    assert_int_equal(coro_cache_limit(1), CORO_CACHE_DEFAULT);
+    assert_int_equal(coro_cache_stats().cached, 1);
+    assert_true(count_lines("/proc/self/maps") < maps);
+    coro_cache_limit(0);
+    assert_int_equal(coro_cache_stats().cached, 0);
+    a = coro_create(child_fn, 0, 0);
+    coro_free(a);
+    assert_int_equal(coro_cache_stats().cached, 0);
+    coro_cache_limit(CORO_CACHE_DEFAULT);
+}
+
+#ifdef WB_ASAN
+/* runs in a child: a pointer into a finished coroutine's stack, used after the stack
+ * went to the cache */
+static void *leak_a_pointer(void *arg)
+{
+    (void)arg;
+    static volatile char *p;
+    char local[64];
+    p = local;
+    __asm__ volatile("" : : "r"(local) : "memory");
+    return (void *)p;
+}
+
+static void stale_stack_child(void *arg)
+{
+    (void)arg;
+    struct coro *c = coro_create(leak_a_pointer, 0, 0);
+    void *lo, *hi, *guard;
+    coro_stack_bounds(c, &lo, &hi, &guard);
+    coro_switch(c, NULL);
+    coro_free(c);                   /* its stack is cached, poisoned */
+    volatile char *p = (char *)hi - 256;
+    *p = 1;                         /* ASan: use-after-poison */
+    _exit(0);
+}
+#endif
+
+static void test_cached_stack_poisoned(void **state)
+{
+    (void)state;
+#ifdef WB_ASAN
+    struct captured *c = malloc(sizeof *c);
+    assert_non_null(c);
+    capture(stale_stack_child, NULL, 30 * NS_PER_S, c);
+    if (exitcode_of(c->status) == 0 || !strstr(c->err, "use-after-poison"))
+        fail_msg("no ASan report for a write into a cached stack (exit %d)\n%s", exitcode_of(c->status), c->err);
+    free(c);
+#else
+    skip(); /* only AddressSanitizer sees poisoned memory */
+#endif
+}
+
+/* ---- stacks are given back ---- */
 
 static void *bump(void *arg)
 {
@@ -459,6 +576,7 @@ static void *bump(void *arg)
 static void test_stacks_freed(void **state)
 {
     (void)state;
+    size_t limit = coro_cache_limit(0); /* every stack goes back to the kernel at once */
     enum { N = 500 };
     static struct coro *cs[N];
     long n = 0;
@@ -484,6 +602,7 @@ static void test_stacks_freed(void **state)
 #endif
     }
     assert_int_equal(n, 2 * (N + N / 2));
+    coro_cache_limit(limit);
 }
 
 /* ---- threads: each has its own main coroutine ---- */
@@ -547,6 +666,9 @@ int main(void)
         cmocka_unit_test(test_huge_stack_refused),
         cmocka_unit_test(test_overflow_hits_guard_page),
         cmocka_unit_test(test_big_frame_hits_guard_page),
+        cmocka_unit_test(test_reused_stack_keeps_guard),
+        cmocka_unit_test(test_stack_cache),
+        cmocka_unit_test(test_cached_stack_poisoned),
         cmocka_unit_test(test_stacks_freed),
         cmocka_unit_test(test_threads),
     };

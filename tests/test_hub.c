@@ -694,6 +694,7 @@ static void run_a_hub(void)
     assert_int_equal(hub_joinall(t, 50, 5 * NS_PER_S), 0);
     /* the other 50 are closed down unjoined: some finished, some still asleep */
     hub_close();
+    coro_cache_flush(); /* the stacks kept for reuse, too */
 }
 
 static void test_stacks_and_fds_freed(void **state)

@@ -31,6 +31,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* common.h defines WB_ASAN / WB_TSAN in sanitizer builds: a coroutine switch must be
  * announced to both (coro.c). */
@@ -42,6 +43,7 @@ typedef void *(*coro_fn)(void *arg);
 
 enum {
     CORO_DEFAULT_STACK = 64 * 1024, /* bytes of stack when 0 is asked for */
+    CORO_CACHE_DEFAULT = 256,       /* stacks a thread keeps for reuse (coro_cache_limit) */
     CORO_NO_GUARD = 1,              /* flag: no guard page under the stack (see coro.c) */
     CORO_OWN_FPU = 2,               /* flag: FPU modes (rounding...) of its own (coro.c) */
 };
@@ -78,10 +80,25 @@ bool coro_started(const struct coro *c);  /* it has run at least once */
 void coro_set_user(struct coro *c, void *user);
 void *coro_user(const struct coro *c);
 
-/* Frees the stack and the coroutine. Not the running one nor a main one. A suspended
+/* Frees the coroutine; its stack goes to this thread's stack cache (below), or back to
+ * the kernel if the cache is full. Not the running one nor a main one. A suspended
  * coroutine is simply dropped: its function never resumes, nothing on its stack is
  * cleaned up (greenlet would raise GreenletExit in it first). */
 void coro_free(struct coro *c);
+
+/* The stack cache. coro_free keeps the stacks of finished coroutines, up to a limit
+ * per thread (CORO_CACHE_DEFAULT at first), and coro_create reuses one of the same
+ * size and guard before it maps a new one: a birth without system calls. Guard pages
+ * stay. coro_cache_limit sets this thread's limit (0: no cache) and returns the old
+ * one, unmapping what no longer fits; coro_cache_flush unmaps every cached stack (a
+ * thread's are unmapped when it exits). */
+size_t coro_cache_limit(size_t limit);
+void coro_cache_flush(void);
+struct coro_cache_stats {
+    size_t cached, limit;  /* stacks kept now, and the most that will be */
+    uint64_t hits, misses; /* coro_create calls served from the cache, and not */
+};
+struct coro_cache_stats coro_cache_stats(void);
 
 /* Where c's stack lies: usable [lo, hi), and the guard page [guard, guard + page)
  * (guard is NULL without one). For the tests and for the curious. */

@@ -106,7 +106,9 @@ void hub_nonblock(int fd);
 
 /* Frees the hub of this thread: its loop coroutine, its epoll descriptor, and every
  * task left, finished or not (an unfinished one is dropped where it stands, its
- * cleanup never run: join your tasks first). Call it from the main coroutine. */
+ * cleanup never run: join your tasks first). Call it from the main coroutine. The
+ * tasks' stacks go to the thread's stack cache (coro.h), for the next hub or
+ * coroutine; coro_cache_flush() gives them back to the kernel. */
 void hub_close(void);
 
 /* For the curious and the tests: tasks alive, switches into tasks so far. */
