@@ -605,6 +605,143 @@ static void test_stacks_freed(void **state)
     coro_cache_limit(limit);
 }
 
+/* ---- copied stacks ---- */
+
+#ifndef CORO_UCONTEXT
+/* a local whose address the caller gets: on the shared stack (ASan would move an
+ * address-taken local to its fake stack on the heap: not here) */
+__attribute__((no_sanitize_address, noinline)) static void *show_local(void *arg)
+{
+    volatile long mine = (long)arg;
+    coro_switch(coro_main(), (void *)&mine);
+    return (void *)(long)mine;
+}
+
+/* the pitfall: a pointer into a switched-out coroutine's frames */
+static void test_copied_pointer_pitfall(void **state)
+{
+    (void)state;
+    struct coro *a = coro_create(show_local, 0, CORO_COPY_STACK);
+    struct coro *b = coro_create(show_local, 0, CORO_COPY_STACK);
+    assert_non_null(a);
+    assert_non_null(b);
+    volatile long *pa = coro_switch(a, (void *)111);
+    assert_int_equal(*pa, 111);            /* a's frames are on the shared stack */
+    volatile long *pb = coro_switch(b, (void *)222);
+    assert_ptr_equal(pb, pa);              /* b's local sits at the very same address */
+    assert_int_equal(*pa, 222);            /* so a's pointer now reads b's local */
+    *pa = 333;                             /* and writes b's */
+    assert_int_equal((long)coro_switch(a, NULL), 111); /* a's own copy came back intact */
+    assert_int_equal((long)coro_switch(b, NULL), 333);
+    assert_true(coro_done(a) && coro_done(b));
+    coro_free(a);
+    coro_free(b);
+}
+
+/* each copied coroutine recurses to its own depth, a local per frame, and yields at
+ * the bottom; others run over the same stack between its turns */
+__attribute__((noinline)) static long nest(long depth, long seed)
+{
+    volatile long local[4] = { seed, seed * 3, seed * 7, depth };
+    long below = depth > 0 ? nest(depth - 1, seed + 1) : (long)coro_switch(coro_main(), NULL);
+    return below + local[0] + local[1] + local[2] + local[3];
+}
+
+static long nest_expected(long depth, long seed, long bottom)
+{
+    long sum = bottom;
+    for (long d = depth, k = seed; d >= 0; d--, k++)
+        sum += k * 11 + d;
+    return sum;
+}
+
+static void *nest_task(void *arg)
+{
+    long depth = (long)arg;
+    long total = 0;
+    for (long round = 0; round < 3; round++)
+        total += nest(depth, depth * 100 + round); /* three trips down and up */
+    return (void *)total;
+}
+
+static void test_copied_locals_intact(void **state)
+{
+    (void)state;
+    static const long depths[] = { 0, 1, 5, 50, 300 };
+    enum { N = ARRAY_LEN(depths) };
+    struct coro *c[N];
+    long bottoms[N] = { 0 }, want[N] = { 0 };
+    for (int i = 0; i < N; i++) {
+        c[i] = coro_create(nest_task, 0, CORO_COPY_STACK);
+        assert_non_null(c[i]);
+    }
+    long turn = 1;
+    for (int i = 0; i < N; i++)
+        coro_switch(c[i], (void *)depths[i]); /* each goes down to its bottom */
+    /* (saved lazily: the last one still has the stack; the one before was saved) */
+    bool saved_deep = coro_saved_bytes(c[N - 2]) > coro_saved_bytes(c[0]) + 50 * 32;
+    long result[N] = { 0 };
+    bool live = true;
+    while (live) { /* round robin: resume each at its bottom with a fresh value */
+        live = false;
+        for (int i = N - 1; i >= 0; i--) {
+            if (coro_done(c[i]))
+                continue;
+            long round = bottoms[i]++;
+            want[i] += nest_expected(depths[i], depths[i] * 100 + round, turn);
+            void *v = coro_switch(c[i], (void *)turn++);
+            if (coro_done(c[i]))
+                result[i] = (long)v;
+            else
+                live = true;
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(bottoms[i], 3);
+        assert_int_equal(result[i], want[i]);
+        coro_free(c[i]);
+    }
+    assert_true(saved_deep); /* the deeper one's frames took more to save */
+}
+
+/* runs in a child: a copied coroutine switches straight to another copied one */
+static struct coro *g_other;
+static void *jump_across(void *arg)
+{
+    (void)arg;
+    coro_switch(g_other, NULL); /* stops the program: the copy would overwrite us */
+    return NULL;
+}
+
+static void across_child(void *arg)
+{
+    (void)arg;
+    g_other = coro_create(child_fn, 0, CORO_COPY_STACK);
+    struct coro *c = coro_create(jump_across, 0, CORO_COPY_STACK);
+    coro_switch(c, NULL);
+    _exit(0);
+}
+
+static void test_copied_to_copied_refused(void **state)
+{
+    (void)state;
+    struct captured *c = malloc(sizeof *c);
+    assert_non_null(c);
+    capture(across_child, NULL, 30 * NS_PER_S, c);
+    assert_int_not_equal(exitcode_of(c->status), 0);
+    assert_non_null(strstr(c->err, "from one copied-stack coroutine to another"));
+    free(c);
+}
+#else
+static void test_copied_unavailable(void **state)
+{
+    (void)state;
+    errno = 0;
+    assert_null(coro_create(child_fn, 0, CORO_COPY_STACK));
+    assert_int_equal(errno, ENOTSUP);
+}
+#endif
+
 /* ---- threads: each has its own main coroutine ---- */
 
 struct pingpong {
@@ -670,6 +807,13 @@ int main(void)
         cmocka_unit_test(test_stack_cache),
         cmocka_unit_test(test_cached_stack_poisoned),
         cmocka_unit_test(test_stacks_freed),
+#ifndef CORO_UCONTEXT
+        cmocka_unit_test(test_copied_pointer_pitfall),
+        cmocka_unit_test(test_copied_locals_intact),
+        cmocka_unit_test(test_copied_to_copied_refused),
+#else
+        cmocka_unit_test(test_copied_unavailable),
+#endif
         cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

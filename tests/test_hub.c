@@ -662,6 +662,52 @@ static void test_ten_thousand_sleepers(void **state)
     hub_close();
 }
 
+/* ---- tasks on copied stacks (CORO_COPY_STACK) ---- */
+
+static void test_copied_stack_tasks(void **state)
+{
+    (void)state;
+    hub_set_stack(0, CORO_COPY_STACK);
+#ifdef CORO_UCONTEXT
+    errno = 0;
+    assert_null(hub_spawn(nap, NULL)); /* not on the ucontext switch */
+    assert_int_equal(errno, ENOTSUP);
+#else
+    /* sleepers wake in order, yields go round robin, and an echo over loopback works,
+     * every task's frames copied away and back at each switch */
+    enum { N = 2000 };
+    struct hub_task **t = calloc(N, sizeof *t);
+    assert_non_null(t);
+    for (int i = 0; i < N; i++) {
+        t[i] = hub_spawn(nap, (void *)(intptr_t)((i % 10) * NS_PER_MS));
+        assert_non_null(t[i]);
+    }
+    assert_int_equal(hub_joinall(t, N, 20 * NS_PER_S), 0);
+    free(t);
+    memset(g_trail, 0, sizeof g_trail);
+    struct hub_task *y[3] = {
+        hub_spawn(yielder, "a"), hub_spawn(yielder, "b"), hub_spawn(yielder, "c"),
+    };
+    assert_int_equal(hub_joinall(y, 3, 5 * NS_PER_S), 0);
+    assert_string_equal(g_trail, "abcabcabc");
+    test_loopback_echo(state); /* (it closes the hub) */
+    hub_set_stack(0, CORO_COPY_STACK);
+    static const int ms[] = { 60, 20, 40 };
+    struct sleeper sl[3];
+    struct hub_task *ts[3];
+    g_woken = 0;
+    for (int i = 0; i < 3; i++) {
+        sl[i] = (struct sleeper){ .ns = ms[i] * NS_PER_MS, .t0 = now_ns() };
+        ts[i] = hub_spawn(sleep_task, &sl[i]);
+    }
+    assert_int_equal(hub_joinall(ts, 3, 5 * NS_PER_S), 0);
+    assert_int_equal(sl[0].order, 2);
+    assert_int_equal(sl[1].order, 0);
+    assert_int_equal(sl[2].order, 1);
+#endif
+    hub_close();
+}
+
 /* ---- what is given back ---- */
 
 static int count_fds(void)
@@ -783,6 +829,7 @@ int main(void)
         cmocka_unit_test(test_reader_and_writer_on_one_socket),
         cmocka_unit_test(test_loopback_echo),
         cmocka_unit_test(test_ten_thousand_sleepers),
+        cmocka_unit_test(test_copied_stack_tasks),
         cmocka_unit_test(test_stacks_and_fds_freed),
         cmocka_unit_test(test_hub_per_thread),
     };

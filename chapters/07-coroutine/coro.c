@@ -183,6 +183,9 @@ struct coro {
     struct coro_stack stack;   /* all zero for a main coroutine */
     bool is_main, started, done;
     bool own_fpu;              /* CORO_OWN_FPU: it keeps FPU modes of its own */
+    bool copied;               /* CORO_COPY_STACK: runs on the thread's shared stack */
+    char *saved;               /* ... its frames, [sp, top), while another has it */
+    size_t saved_len, saved_cap;
 #ifndef CORO_UCONTEXT
     struct fpu_modes fpu;      /* ... here, while it is suspended */
 #endif
@@ -260,10 +263,10 @@ __asm__(
     "    .cfi_endproc\n"
     ".size wb_coro_start, .-wb_coro_start\n");
 
-/* The first frame of a new coroutine, shaped like a suspended one (see the top). */
-static void init_frame(struct coro *c, void (*entry)(struct coro *, void *))
+/* The first frame of a new coroutine, shaped like a suspended one (see the top),
+ * written below `top` (a copied coroutine's goes to its save buffer instead). */
+static void init_frame(uintptr_t *top, struct coro *c, void (*entry)(struct coro *, void *))
 {
-    uintptr_t *top = (uintptr_t *)((uintptr_t)c->stack.hi & ~(uintptr_t)15);
     top[-1] = (uintptr_t)wb_coro_start; /* popped by ret: then rsp = top, 16-aligned */
     top[-2] = 0;                        /* rbp */
     top[-3] = 0;                        /* rbx */
@@ -271,8 +274,8 @@ static void init_frame(struct coro *c, void (*entry)(struct coro *, void *))
     top[-5] = (uintptr_t)entry;         /* r13 */
     top[-6] = 0;                        /* r14 */
     top[-7] = 0;                        /* r15 */
-    c->sp = &top[-7];
 }
+enum { INIT_FRAME_BYTES = 7 * sizeof(uintptr_t) };
 
 static _Thread_local struct fpu_modes t_shared_fpu;
 
@@ -284,6 +287,73 @@ static inline void save_fpu(struct fpu_modes *m)
 static inline void load_fpu(const struct fpu_modes *m)
 {
     __asm__ volatile("ldmxcsr %0\n\tfldcw %1" : : "m"(m->mxcsr), "m"(m->x87cw));
+}
+
+/* ---- copied stacks (greenlet's way) ----
+ * A CORO_COPY_STACK coroutine has no stack of its own: all of a thread's copied
+ * coroutines run on one shared stack (t_shared). The one whose frames are on it now
+ * is its owner (t_owner). Switching to another copied coroutine first saves the
+ * owner's used part, [its sp, top of the stack), to the owner's heap buffer, then
+ * copies the new one's saved part back to the very same addresses, and only then
+ * swaps registers as usual: every pointer into its frames is valid again, because
+ * its frames are back where they were. Saving is lazy: a copied coroutine that
+ * switches to the hub (or main) and back finds its frames still there, no copy. A
+ * suspended copied coroutine costs what its frames use (often a few hundred bytes),
+ * not a stack; a switch costs a copy of both used parts. greenlet does this with the
+ * C stack of the thread, saving only the part that the next greenlet will overwrite;
+ * libaco calls it a "shared stack".
+ *
+ * The copying must run on another stack than the shared one: it overwrites the
+ * shared stack. So a copied coroutine may switch to, and be resumed from, only a
+ * coroutine with a stack of its own (main, or one made without the flag: the hub's
+ * loop is one), never another copied one directly; coro_switch stops the program
+ * with a message if asked to. And the pitfall that comes with it: a pointer into a
+ * copied coroutine's frames (the address of one of its locals) points into another
+ * coroutine's frames while it is switched out (tests/test_coro.c shows it).
+ *
+ * The copy loops are not instrumented by ASan (a stack is full of poisoned redzones,
+ * which a checked memcpy would report); instead the whole shared stack is unpoisoned
+ * when another coroutine's frames are put on it, so the redzones of the frames
+ * restored are lost (a missed report, never a false one). */
+static _Thread_local struct coro_stack t_shared;
+static _Thread_local struct coro *t_owner;
+static _Thread_local size_t t_ncopied;
+
+__attribute__((no_sanitize_address)) static void copy_words(void *dst, const void *src, size_t len)
+{
+    uint64_t *d = dst;
+    const uint64_t *s = src;
+    for (size_t i = 0; i < len / 8; i++) /* stack addresses and lengths are 8-aligned */
+        d[i] = s[i];
+}
+
+static void save_frames(struct coro *c)
+{
+    size_t len = (size_t)(t_shared.hi - (char *)c->sp);
+    if (len > c->saved_cap) {
+        char *p = realloc(c->saved, len);
+        if (!p)
+            die("realloc(a copied coroutine's frames, %zu bytes)", len);
+        c->saved = p;
+        c->saved_cap = len;
+    }
+    copy_words(c->saved, c->sp, len);
+    c->saved_len = len;
+}
+
+/* put `to`'s frames on the shared stack, the owner's away first */
+static void take_stack(struct coro *from, struct coro *to)
+{
+    if (from->copied)
+        fatal("coro_switch: from one copied-stack coroutine to another; switch through a "
+              "coroutine with a stack of its own (main, or the hub)");
+    if (t_owner)
+        save_frames(t_owner);
+#ifdef WB_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(t_shared.lo, (size_t)(t_shared.hi - t_shared.lo));
+#endif
+    copy_words(to->sp, to->saved, to->saved_len);
+    t_owner = to;
 }
 #endif
 
@@ -332,6 +402,8 @@ static inline void *transfer(struct coro *from, struct coro *to, void *value)
         die("swapcontext");
     value = from->transfer;
 #else
+    if (__builtin_expect(to->copied && t_owner != to, 0))
+        take_stack(from, to);
     if (__builtin_expect(from->own_fpu | to->own_fpu, 0)) {
         save_fpu(from->own_fpu ? &from->fpu : &t_shared_fpu);
         load_fpu(to->own_fpu ? &to->fpu : &t_shared_fpu);
@@ -349,6 +421,10 @@ static void coro_entry(struct coro *self, void *value)
     self->started = true;
     void *ret = self->fn(value);
     self->done = true;
+#ifndef CORO_UCONTEXT
+    if (self->copied) /* its frames are dead: nothing to save when the next one comes */
+        t_owner = NULL;
+#endif
     struct coro *p = self->parent;
     while (p->done) /* a finished parent cannot take it: its nearest live ancestor does */
         p = p->parent;
@@ -571,7 +647,27 @@ struct coro *coro_create(coro_fn fn, size_t stack_size, unsigned flags)
         errno = ENOMEM;
         return NULL;
     }
-    if (!cache_get(&c->stack, want, flags) && coro_stack_alloc(&c->stack, want, flags) == -1) {
+    if (flags & CORO_COPY_STACK) {
+#ifdef CORO_UCONTEXT
+        free(c); /* makecontext writes the first frame on the stack: no copying here */
+        errno = ENOTSUP;
+        return NULL;
+#else
+        if (!t_shared.map && !cache_get(&t_shared, CORO_SHARED_STACK, 0) &&
+            coro_stack_alloc(&t_shared, CORO_SHARED_STACK, 0) == -1) {
+            free(c);
+            return NULL;
+        }
+        c->saved = malloc(INIT_FRAME_BYTES);
+        if (!c->saved) {
+            free(c);
+            return NULL;
+        }
+        t_ncopied++;
+        c->copied = true;
+        c->stack = t_shared; /* (a copy of the bounds: the thread owns the stack) */
+#endif
+    } else if (!cache_get(&c->stack, want, flags) && coro_stack_alloc(&c->stack, want, flags) == -1) {
         int e = errno;
         free(c);
         errno = e;
@@ -586,7 +682,14 @@ struct coro *coro_create(coro_fn fn, size_t stack_size, unsigned flags)
     c->uc.uc_link = NULL; /* coro_entry never returns, so no successor is needed */
     makecontext(&c->uc, uc_start, 0);
 #else
-    init_frame(c, coro_entry);
+    uintptr_t *top = (uintptr_t *)((uintptr_t)c->stack.hi & ~(uintptr_t)15);
+    c->sp = (char *)top - INIT_FRAME_BYTES;
+    if (c->copied) { /* its first frame waits in its save buffer, like a suspended one's */
+        init_frame((uintptr_t *)(c->saved + INIT_FRAME_BYTES), c, coro_entry);
+        c->saved_len = c->saved_cap = INIT_FRAME_BYTES;
+    } else {
+        init_frame(top, c, coro_entry);
+    }
     if (flags & CORO_OWN_FPU)
         save_fpu(&c->fpu); /* it starts with its creator's modes */
 #endif
@@ -688,8 +791,24 @@ void coro_free(struct coro *c)
 #ifdef WB_TSAN
     __tsan_destroy_fiber(c->tsan_fiber);
 #endif
+#ifndef CORO_UCONTEXT
+    if (c->copied) {
+        if (t_owner == c)
+            t_owner = NULL;
+        free(c->saved);
+        if (--t_ncopied == 0) /* the last one: the shared stack goes too */
+            cache_put(&t_shared);
+        free(c);
+        return;
+    }
+#endif
     cache_put(&c->stack);
     free(c);
+}
+
+size_t coro_saved_bytes(const struct coro *c)
+{
+    return c->copied ? c->saved_cap : 0;
 }
 
 void coro_stack_bounds(const struct coro *c, void **lo, void **hi, void **guard)

@@ -46,6 +46,8 @@ enum {
     CORO_CACHE_DEFAULT = 256,       /* stacks a thread keeps for reuse (coro_cache_limit) */
     CORO_NO_GUARD = 1,              /* flag: no guard page under the stack (see coro.c) */
     CORO_OWN_FPU = 2,               /* flag: FPU modes (rounding...) of its own (coro.c) */
+    CORO_COPY_STACK = 4,            /* flag: run on the thread's shared stack (below) */
+    CORO_SHARED_STACK = 256 * 1024, /* bytes of that shared stack */
 };
 
 struct coro;
@@ -60,6 +62,18 @@ struct coro;
  * kernel's limit on memory mappings is reached, and for a stack_size larger than half
  * the address space, which no machine can map). */
 struct coro *coro_create(coro_fn fn, size_t stack_size, unsigned flags);
+
+/* Copied stacks, greenlet's way: a coroutine created with CORO_COPY_STACK has no
+ * stack of its own. It runs on a stack its thread shares among all such coroutines
+ * (CORO_SHARED_STACK bytes; stack_size is ignored), and when another one needs that
+ * stack, the used part of its frames is copied to the heap and copied back before it
+ * runs again. A suspended one costs what its frames use (coro_saved_bytes), a switch
+ * costs the copies. Two rules: switch to and from such a coroutine only from one with
+ * a stack of its own (main, the hub), never from another copied one (the program
+ * stops with a message); and never keep a pointer to its locals while it is switched
+ * out: the address then holds another coroutine's frames. Not available on the
+ * ucontext switch (coro_create fails with ENOTSUP). */
+size_t coro_saved_bytes(const struct coro *c); /* heap bytes holding its frames */
 
 /* Suspends the current coroutine and resumes `to`, handing it `value`: the first
  * switch to a new coroutine passes value as fn's argument; later ones make to's own

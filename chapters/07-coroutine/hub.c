@@ -9,10 +9,12 @@
  *       descriptor somebody waits on becomes ready;
  *     put the coroutines whose timer fired or whose descriptor is ready in the queue.
  *
- * A waiting coroutine describes its wait in a `struct wait` on its own stack: which
- * coroutine, why it was woken, and its place in the timer heap. The record lives as
- * long as the wait, and the queue, the heap and the descriptor table point to it, so
- * nothing is allocated per wait. A wait can end two ways (a read with a timeout:
+ * A waiting coroutine describes its wait in a `struct wait`: which coroutine, why it
+ * was woken, and its place in the timer heap. A task's record is part of its struct
+ * hub_task (one wait at a time), the main coroutine's lives on its stack; the queue,
+ * the heap and the descriptor table point to it, so nothing is allocated per wait.
+ * (Not on a task's stack: a task with a copied stack, CORO_COPY_STACK, has its frames
+ * moved to the heap while it waits, and the hub must reach the record meanwhile.) A wait can end two ways (a read with a timeout:
  * data, or time up); the first event queues it, a second one finds it queued already,
  * and the woken coroutine removes what is left of its wait (the timer, its place in
  * the descriptor table) before it does anything else.
@@ -86,7 +88,7 @@ struct hub_task {
     hub_fn fn;
     void *arg, *result;
     bool done, detached;
-    struct wait start;         /* its entry in the ready queue before it first runs */
+    struct wait wait;          /* what it waits for (at first: its first run) */
     struct wait *joiner;       /* the wait of whoever joins it */
     struct hub_task *prev, *next;
 };
@@ -242,12 +244,19 @@ static void cancel_timer(struct hub *h, struct wait *w)
 
 /* ---- waiting (called by the coroutine that waits) ---- */
 
-static struct wait new_wait(struct hub *h)
+/* The record of the current coroutine's next wait: a task's own, in its struct hub_task
+ * (not on its stack: a task with a copied stack has its frames moved away while it
+ * waits, and the hub must reach the record meanwhile); the main coroutine's in
+ * `local`, on its stack, which stays where it is. */
+static struct wait *new_wait(struct hub *h, struct wait *local)
 {
     struct coro *me = coro_current();
     if (me == h->loop)
         fatal("hub: the hub itself cannot wait");
-    return (struct wait){ .co = me, .heap_at = NOT_IN_HEAP };
+    struct hub_task *t = coro_user(me);
+    struct wait *w = t ? &t->wait : local;
+    *w = (struct wait){ .co = me, .heap_at = NOT_IN_HEAP };
+    return w;
 }
 
 /* Hand the thread to the hub until something wakes w; returns why. */
@@ -384,13 +393,13 @@ struct hub_task *hub_spawn(hub_fn fn, void *arg)
     coro_set_user(t->co, t);
     t->fn = fn;
     t->arg = arg;
-    t->start = (struct wait){ .co = t->co, .heap_at = NOT_IN_HEAP };
+    t->wait = (struct wait){ .co = t->co, .heap_at = NOT_IN_HEAP };
     t->next = h->tasks;
     if (h->tasks)
         h->tasks->prev = t;
     h->tasks = t;
     h->ntasks++;
-    make_ready(h, &t->start, WAKE_READY);
+    make_ready(h, &t->wait, WAKE_READY);
     return t;
 }
 
@@ -402,11 +411,11 @@ int hub_join(struct hub_task *t, int64_t timeout_ns, void **result)
     if (t->detached || t->joiner)
         return EINVAL;
     if (!t->done) {
-        struct wait w = new_wait(h);
-        t->joiner = &w;
-        add_timer(h, &w, deadline_in(timeout_ns));
-        enum wake why = block(h, &w);
-        cancel_timer(h, &w);
+        struct wait own, *w = new_wait(h, &own);
+        t->joiner = w;
+        add_timer(h, w, deadline_in(timeout_ns));
+        enum wake why = block(h, w);
+        cancel_timer(h, w);
         t->joiner = NULL;
         if (why == WAKE_TIMER)
             return ETIMEDOUT;
@@ -450,9 +459,9 @@ void hub_detach(struct hub_task *t)
 void hub_yield(void)
 {
     struct hub *h = hub_get();
-    struct wait w = new_wait(h);
-    make_ready(h, &w, WAKE_READY); /* at the back of the queue: the others go first */
-    block(h, &w);
+    struct wait own, *w = new_wait(h, &own);
+    make_ready(h, w, WAKE_READY); /* at the back of the queue: the others go first */
+    block(h, w);
 }
 
 void co_sleep(int64_t ns)
@@ -462,10 +471,10 @@ void co_sleep(int64_t ns)
         hub_yield();
         return;
     }
-    struct wait w = new_wait(h);
-    add_timer(h, &w, deadline_in(ns)); /* beyond the end of the clock: no timer, for ever */
-    block(h, &w);
-    cancel_timer(h, &w);
+    struct wait own, *w = new_wait(h, &own);
+    add_timer(h, w, deadline_in(ns)); /* beyond the end of the clock: no timer, for ever */
+    block(h, w);
+    cancel_timer(h, w);
 }
 
 /* ---- the descriptor table ---- */
@@ -582,44 +591,44 @@ int co_wait_fd(int fd, uint32_t events, int64_t timeout_ns)
         r->armed = 0;
         wake_fd(h, r, EPOLLIN | EPOLLOUT, WAKE_CANCEL, EBADF);
     }
-    struct wait w = new_wait(h);
+    struct wait own, *w = new_wait(h, &own);
     if (events & EPOLLIN)
-        r->rd = &w;
+        r->rd = w;
     if (events & EPOLLOUT)
-        r->wr = &w;
+        r->wr = w;
     int err = arm_fd(h, fd, r);
     if (err == ESTALE) {
         /* the number names another file than the one the others here wait on (it was
          * closed behind our back, and reused): they are woken with EBADF, and we
          * register afresh */
-        wake_fd(h, r, (r->rd != &w ? EPOLLIN : 0) | (r->wr != &w ? EPOLLOUT : 0), WAKE_CANCEL, EBADF);
+        wake_fd(h, r, (r->rd != w ? EPOLLIN : 0) | (r->wr != w ? EPOLLOUT : 0), WAKE_CANCEL, EBADF);
         err = arm_fd(h, fd, r);
     }
     if (err) {
-        if (r->rd == &w)
+        if (r->rd == w)
             r->rd = NULL;
-        if (r->wr == &w)
+        if (r->wr == w)
             r->wr = NULL;
         arm_fd(h, fd, r);
         return err == EPERM ? 0 : err; /* EPERM: a regular file, always ready */
     }
     h->fd_waits++;
-    add_timer(h, &w, deadline_in(timeout_ns));
-    enum wake why = block(h, &w);
-    cancel_timer(h, &w);
+    add_timer(h, w, deadline_in(timeout_ns));
+    enum wake why = block(h, w);
+    cancel_timer(h, w);
     h->fd_waits--;
     if (why != WAKE_IO && why != WAKE_CANCEL) { /* time up: leave the slot, disarm */
         r = &h->fds[fd]; /* (the table may have moved) */
-        if (r->rd == &w)
+        if (r->rd == w)
             r->rd = NULL;
-        if (r->wr == &w)
+        if (r->wr == w)
             r->wr = NULL;
         int e = arm_fd(h, fd, r);
         if (e) /* closed behind our back (ESTALE): the other waiter's file is gone too */
             wake_fd(h, r, EPOLLIN | EPOLLOUT, WAKE_CANCEL, e == ESTALE ? EBADF : e);
     }
     if (why == WAKE_CANCEL)
-        return w.err;
+        return w->err;
     return why == WAKE_IO ? 0 : ETIMEDOUT;
 }
 
