@@ -1,22 +1,14 @@
 /* aio.c: the event loop under aio.h's stackless tasks.
  *
- *   until main has finished:
- *     call the step function of every task in the ready queue: each runs to its next
- *       await and returns (a plain function call and return: no stack to switch);
- *     if nothing is ready, sleep in epoll until the earliest timer is due or a
- *       watched descriptor is ready;
- *     queue the tasks whose timer fired or whose descriptor is ready.
- *
- * The same loop as hub.c's, without stacks: a hub task waits inside a call chain on a
- * stack of its own, an aio task waits by having returned, its state in its struct.
- * What a task awaits is recorded in the task itself (its place in the timer heap, or
- * the descriptor table's slot), so a wait allocates nothing; the timer heap grows to
- * the number of sleepers (4 bytes... 8 per task), the rest is the caller's memory.
- *
- * Descriptors: a table indexed by number holds the task waiting to read and the one
- * waiting to write. The epoll registration carries the number (never a task pointer)
- * and is one-shot, so an event nobody waits for any more is looked up, finds nobody,
- * and is dropped. aio_close takes the descriptor out before closing it.
+ * Until main has finished: call the step function of every task in the ready queue
+ * (each runs to its next await and returns: a plain call, no stack to switch); if
+ * nothing is ready, sleep in epoll until the earliest timer is due or a watched
+ * descriptor is ready; queue the tasks that woke. hub.c's loop without stacks: a hub
+ * task waits inside a call chain on a stack of its own, an aio task by having
+ * returned. A wait is recorded in the task (its place in the timer heap) or in the
+ * descriptor table (by number: the task waiting to read, the one waiting to write),
+ * so nothing is allocated per wait. Registrations carry the number, never a task
+ * pointer, and are one-shot: an event nobody waits for finds nobody and is dropped.
  */
 #include "aio.h"
 #include "common.h"
@@ -47,9 +39,7 @@ static _Thread_local struct loop *t_loop;
 
 static struct loop *loop(void)
 {
-    if (!t_loop)
-        fatal("aio: no loop is running in this thread (aio_run)");
-    return t_loop;
+    return t_loop ? t_loop : (fatal("aio: no loop runs in this thread (aio_run)"), NULL);
 }
 
 static void make_ready(struct loop *l, struct aio_task *t)
@@ -100,7 +90,7 @@ static void sift_down(struct loop *l, uint32_t i)
     heap_put(l, i, t);
 }
 
-static struct aio_task *pop_timer(struct loop *l)
+static struct aio_task *pop_timer(struct loop *l) /* the earliest */
 {
     struct aio_task *top = l->heap[0];
     top->heap_at = NO_HEAP;
@@ -182,14 +172,10 @@ static struct fdslot *slot(struct loop *l, int fd)
     return &l->fds[fd];
 }
 
-/* t waits for fd to be ready for `ev`: arm the one-shot registration */
-static void wait_fd(struct loop *l, struct aio_task *t, int fd, uint32_t ev)
+/* arm fd's one-shot registration for whoever waits on it (MOD, or ADD the first time
+ * and after a close behind our back) */
+static void arm(struct loop *l, int fd, struct fdslot *s)
 {
-    struct fdslot *s = slot(l, fd);
-    struct aio_task **mine = ev == EPOLLIN ? &s->rd : &s->wr;
-    if (*mine && *mine != t)
-        fatal("aio: two tasks wait to %s descriptor %d", ev == EPOLLIN ? "read" : "write", fd);
-    *mine = t;
     struct epoll_event e = { .events = (s->rd ? EPOLLIN : 0) | (s->wr ? EPOLLOUT : 0) | EPOLLONESHOT,
                              .data.fd = fd };
     if (!s->in_set || epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &e) == -1) {
@@ -197,6 +183,17 @@ static void wait_fd(struct loop *l, struct aio_task *t, int fd, uint32_t ev)
             die("epoll_ctl(ADD, %d)", fd);
         s->in_set = true;
     }
+}
+
+/* t waits for fd to be ready for `ev` */
+static void wait_fd(struct loop *l, struct aio_task *t, int fd, uint32_t ev)
+{
+    struct fdslot *s = slot(l, fd);
+    struct aio_task **mine = ev == EPOLLIN ? &s->rd : &s->wr;
+    if (*mine && *mine != t)
+        fatal("aio: two tasks wait to %s descriptor %d", ev == EPOLLIN ? "read" : "write", fd);
+    *mine = t;
+    arm(l, fd, s);
     l->fd_waits++;
 }
 
@@ -210,12 +207,8 @@ static void fd_ready(struct loop *l, int fd, uint32_t ev)
         ts[0] = s->rd, s->rd = NULL;
     if ((ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) && s->wr)
         ts[1] = s->wr, s->wr = NULL;
-    if (s->rd || s->wr) { /* the other one waits on: arm it again */
-        struct epoll_event e = { .events = (s->rd ? EPOLLIN : 0) | (s->wr ? EPOLLOUT : 0) | EPOLLONESHOT,
-                                 .data.fd = fd };
-        if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &e) == -1)
-            die("epoll_ctl(MOD, %d)", fd);
-    }
+    if (s->rd || s->wr) /* the other one waits on: arm it again */
+        arm(l, fd, s);
     for (int i = 0; i < 2; i++) {
         if (ts[i]) {
             l->fd_waits--;
@@ -262,7 +255,7 @@ int aio_close(int fd)
             die("epoll_ctl(DEL, %d)", fd);
         s->in_set = false;
     }
-    return close(fd);
+    return close(fd); /* (after aio_run has returned, its epoll set is gone anyway) */
 }
 
 /* ---- the loop ---- */
@@ -305,7 +298,8 @@ int aio_run(struct aio_task *main, aio_step step)
             rc = EDEADLK; /* nothing can ever wake main: asyncio would hang here */
             break;
         }
-        int n = epoll_wait(l.epfd, evs, (int)ARRAY_LEN(evs), timeout_ms);
+        /* (with tasks ready and no descriptor watched, there is nothing to ask epoll) */
+        int n = timeout_ms == 0 && l.fd_waits == 0 ? 0 : epoll_wait(l.epfd, evs, (int)ARRAY_LEN(evs), timeout_ms);
         if (n == -1 && errno != EINTR)
             die("epoll_wait");
         for (int i = 0; i < n; i++)

@@ -346,7 +346,8 @@ static void *hub_loop(void *arg)
             continue;
         } else
             fatal("hub: nothing to run and nobody waiting");
-        int n = wait_events(h, evs, (int)ARRAY_LEN(evs), timeout);
+        /* (with tasks ready and no descriptor watched, there is nothing to ask epoll) */
+        int n = timeout == 0 && h->fd_waits == 0 ? 0 : wait_events(h, evs, (int)ARRAY_LEN(evs), timeout);
         for (int i = 0; i < n; i++)
             fd_event(h, evs[i].data.u64, evs[i].events);
         int64_t now = now_ns();
