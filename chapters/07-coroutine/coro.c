@@ -304,11 +304,14 @@ static inline void load_fpu(const struct fpu_modes *m)
  * libaco calls it a "shared stack".
  *
  * The copying must run on another stack than the shared one: it overwrites the
- * shared stack. So a copied coroutine may switch to, and be resumed from, only a
- * coroutine with a stack of its own (main, or one made without the flag: the hub's
- * loop is one), never another copied one directly; coro_switch stops the program
- * with a message if asked to. And the pitfall that comes with it: a pointer into a
- * copied coroutine's frames (the address of one of its locals) points into another
+ * shared stack. A switch from a coroutine with a stack of its own (main, the hub's
+ * loop) copies right there. A switch from one copied coroutine to another hops
+ * through a small helper coroutine with a stack of its own (t_copier): the first
+ * switch leaves the shared stack, the helper moves the frames, the second switch
+ * enters the other. greenlet copies inside its switch instead, with the help of a
+ * few lines of assembly per CPU; the hop costs one more register swap and keeps the
+ * copying in plain C. And the pitfall that comes with copied stacks: a pointer into
+ * a copied coroutine's frames (the address of one of its locals) points into another
  * coroutine's frames while it is switched out (tests/test_coro.c shows it).
  *
  * The copy loops are not instrumented by ASan (a stack is full of poisoned redzones,
@@ -341,12 +344,10 @@ static void save_frames(struct coro *c)
     c->saved_len = len;
 }
 
-/* put `to`'s frames on the shared stack, the owner's away first */
-static void take_stack(struct coro *from, struct coro *to)
+/* put `to`'s frames on the shared stack, the owner's away first (called on a stack
+ * other than the shared one) */
+static void take_stack(struct coro *to)
 {
-    if (from->copied)
-        fatal("coro_switch: from one copied-stack coroutine to another; switch through a "
-              "coroutine with a stack of its own (main, or the hub)");
     if (t_owner)
         save_frames(t_owner);
 #ifdef WB_ASAN
@@ -403,7 +404,7 @@ static inline void *transfer(struct coro *from, struct coro *to, void *value)
     value = from->transfer;
 #else
     if (__builtin_expect(to->copied && t_owner != to, 0))
-        take_stack(from, to);
+        take_stack(to); /* (never from the shared stack: see switch_to) */
     if (__builtin_expect(from->own_fpu | to->own_fpu, 0)) {
         save_fpu(from->own_fpu ? &from->fpu : &t_shared_fpu);
         load_fpu(to->own_fpu ? &to->fpu : &t_shared_fpu);
@@ -412,6 +413,42 @@ static inline void *transfer(struct coro *from, struct coro *to, void *value)
 #endif
     after_switch(from);
     return value;
+}
+
+#ifndef CORO_UCONTEXT
+/* The hop between two copied coroutines (see the top): the helper's loop takes the
+ * destination and the value, moves the frames, and switches on. */
+struct hop {
+    struct coro *to;
+    void *value;
+};
+static _Thread_local struct coro *t_copier;
+
+static void *copier_loop(void *arg)
+{
+    struct coro *me = current();
+    for (;;) {
+        struct hop *h = arg; /* on the leaving coroutine's frames: read it before the copy */
+        struct coro *to = h->to;
+        void *value = h->value;
+        arg = transfer(me, to, value); /* transfer copies first: we are on our own stack */
+    }
+    return NULL;
+}
+
+static struct coro *copier(void);
+#endif
+
+/* transfer, with the hop when both sides are copied coroutines */
+static void *switch_to(struct coro *from, struct coro *to, void *value)
+{
+#ifndef CORO_UCONTEXT
+    if (__builtin_expect(from->copied && to->copied && t_owner != to, 0)) {
+        struct hop h = { to, value };
+        return transfer(from, copier(), &h);
+    }
+#endif
+    return transfer(from, to, value);
 }
 
 /* The first C code a coroutine runs, on its own stack. */
@@ -428,7 +465,7 @@ static void coro_entry(struct coro *self, void *value)
     struct coro *p = self->parent;
     while (p->done) /* a finished parent cannot take it: its nearest live ancestor does */
         p = p->parent;
-    transfer(self, p, ret);
+    switch_to(self, p, ret);
     fatal("coro: a finished coroutine was resumed");
 }
 
@@ -704,6 +741,19 @@ struct coro *coro_create(coro_fn fn, size_t stack_size, unsigned flags)
     return c;
 }
 
+#ifndef CORO_UCONTEXT
+static struct coro *copier(void)
+{
+    if (!t_copier) {
+        t_copier = coro_create(copier_loop, 16 * 1024, 0);
+        if (!t_copier)
+            die("coro_create(the copied stacks' helper)");
+        t_copier->parent = &t_main; /* (it never returns) */
+    }
+    return t_copier;
+}
+#endif
+
 void *coro_switch(struct coro *to, void *value)
 {
     struct coro *from = current();
@@ -711,7 +761,7 @@ void *coro_switch(struct coro *to, void *value)
         return value;
     if (to->done)
         fatal("coro_switch: that coroutine has finished");
-    return transfer(from, to, value);
+    return switch_to(from, to, value);
 }
 
 struct coro *coro_current(void)
@@ -796,8 +846,12 @@ void coro_free(struct coro *c)
         if (t_owner == c)
             t_owner = NULL;
         free(c->saved);
-        if (--t_ncopied == 0) /* the last one: the shared stack goes too */
+        if (--t_ncopied == 0) { /* the last one: the shared stack goes too, and the helper */
             cache_put(&t_shared);
+            struct coro *h = t_copier;
+            t_copier = NULL;
+            coro_free(h);
+        }
         free(c);
         return;
     }

@@ -68,11 +68,10 @@ struct coro *coro_create(coro_fn fn, size_t stack_size, unsigned flags);
  * (CORO_SHARED_STACK bytes; stack_size is ignored), and when another one needs that
  * stack, the used part of its frames is copied to the heap and copied back before it
  * runs again. A suspended one costs what its frames use (coro_saved_bytes), a switch
- * costs the copies. Two rules: switch to and from such a coroutine only from one with
- * a stack of its own (main, the hub), never from another copied one (the program
- * stops with a message); and never keep a pointer to its locals while it is switched
- * out: the address then holds another coroutine's frames. Not available on the
- * ucontext switch (coro_create fails with ENOTSUP). */
+ * costs the copies (and, between two copied ones, one more swap through a helper).
+ * The rule: never keep a pointer to its locals while it is switched out: the address
+ * then holds another coroutine's frames. Not available on the ucontext switch
+ * (coro_create fails with ENOTSUP). */
 size_t coro_saved_bytes(const struct coro *c); /* heap bytes holding its frames */
 
 /* Suspends the current coroutine and resumes `to`, handing it `value`: the first
