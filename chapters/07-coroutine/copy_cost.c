@@ -27,6 +27,7 @@
  */
 #include "common.h"
 #include "coro.h"
+#include "sleepers.h" /* rss_kib */
 
 #include <stdlib.h>
 #include <string.h>
@@ -51,17 +52,6 @@ static void *holder(void *arg)
 {
     hold_frame((long)arg);
     return NULL;
-}
-
-/* resident memory of this process now, in KiB */
-static long rss_kib(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    long size, resident;
-    if (!f || fscanf(f, "%ld %ld", &size, &resident) != 2)
-        die("/proc/self/statm");
-    fclose(f);
-    return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 /* ns per round trip into one of a, b and back, alternating */

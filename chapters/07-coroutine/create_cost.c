@@ -56,19 +56,9 @@ static const struct {
     { "process (fork + waitpid)", "process", 4, 500 },
 };
 
-struct ticker {
-    struct gen gen;
-    long n;
-};
-
-__attribute__((noinline)) static bool ticker_next(struct ticker *t)
+__attribute__((noinline)) static bool ticker_next(struct gen_ticker *t)
 {
-    GEN_BEGIN(&t->gen);
-    for (;;) {
-        t->n++;
-        GEN_YIELD(&t->gen);
-    }
-    GEN_END(&t->gen);
+    return gen_ticker_next(t); /* (generator.h) */
 }
 
 static void *noop(void *arg)
@@ -128,7 +118,7 @@ static double births_ns(enum row r, long n)
     for (long i = 0; i < n && r != STACKLESS; i++) {
         switch (r) {
         case GEN: {
-            struct ticker tk = { .n = 0 };
+            struct gen_ticker tk = { .n = 0 };
             ticker_next(&tk);
             __asm__ volatile("" : : "r"(&tk) : "memory"); /* keep it */
             break;

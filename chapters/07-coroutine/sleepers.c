@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 /* resident memory of this process now, in KiB */
-static long rss_kib(void)
+long rss_kib(void)
 {
     FILE *f = fopen("/proc/self/statm", "r");
     long size, resident;

@@ -29,4 +29,7 @@ struct sleep_result {
 void sleepers_run(enum sleeper_kind k, long n, int64_t sleep, long stack_kib, bool guard,
                   struct sleep_result *r);
 
+/* The resident memory of this process now, in KiB (/proc/self/statm). */
+long rss_kib(void);
+
 #endif

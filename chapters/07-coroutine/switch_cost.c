@@ -76,22 +76,12 @@ static int g_cpu[2] = { -1, -1 }; /* the two CPUs we may run on; -1: none */
 
 /* ---- the generator ---- */
 
-struct ticker {
-    struct gen gen;
-    long n;
-};
-
-__attribute__((noinline)) static bool ticker_next(struct ticker *t)
+__attribute__((noinline)) static bool ticker_next(struct gen_ticker *t)
 {
-    GEN_BEGIN(&t->gen);
-    for (;;) {
-        t->n++;
-        GEN_YIELD(&t->gen);
-    }
-    GEN_END(&t->gen);
+    return gen_ticker_next(t); /* (generator.h) */
 }
 
-static struct ticker g_ticker;
+static struct gen_ticker g_ticker;
 
 static void gen_rounds(long n)
 {
