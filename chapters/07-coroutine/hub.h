@@ -41,8 +41,9 @@
 struct hub_task;
 typedef void *(*hub_fn)(void *arg);
 
-/* Stack size (0: coro.h's default) and guard page (coro.h's CORO_NO_GUARD flag) for
- * the tasks spawned from now on. */
+/* Stack size (0: coro.h's default) and coro.h's flags (CORO_NO_GUARD: no guard page;
+ * CORO_COPY_STACK: greenlet's copied stacks, one shared stack for all) for the tasks
+ * spawned from now on. */
 void hub_set_stack(size_t stack_size, unsigned coro_flags);
 
 /* A new task that will run fn(arg). NULL with errno set if there was no memory for it

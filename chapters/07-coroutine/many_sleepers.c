@@ -151,6 +151,10 @@ int main(int argc, char **argv)
             bool guard = 2 * n + 2000 < maps;
             struct sleep_result r;
             measure((enum sleeper_kind)k, n, guard, &r);
+            if (r.created == 0) { /* (copied stacks on the ucontext switch: ENOTSUP) */
+                printf("  %-10s %8s  none started: %s\n", kind_name[k], "-", strerror(r.err));
+                break;
+            }
             double wall = (double)r.wall_ns / 1e9, extra = (double)(r.wall_ns - g_sleep) / 1e6;
             char note[128] = "";
             if ((k == K_STACKFUL || k == K_WARM) && !r.guard)
