@@ -1,0 +1,77 @@
+/* launch.h: Python's three start methods, in C: fork, spawn and forkserver.
+ *
+ *   Python                                        C
+ *   ctx = mp.get_context('fork')                  LAUNCH_FORK: fork(); the child runs the
+ *                                                 task in its copy of the parent
+ *   ctx = mp.get_context('spawn')                 LAUNCH_SPAWN: posix_spawn() this program
+ *                                                 again, send it the task through a pipe
+ *   ctx = mp.get_context('forkserver')            LAUNCH_FORKSERVER: ask a server process,
+ *                                                 started early, to fork() the worker
+ *   p = ctx.Process(target=f, args=(x,))          launch(m, "f", x, &w)
+ *   p.start()
+ *   p.join(timeout); p.exitcode                   launch_wait(&w, timeout); w.exitcode
+ *   (the return value: a Queue in Python)         w.result (8 bytes back through a pipe)
+ *
+ * Tasks are named, not passed as function pointers: a spawned worker is a new image
+ * of the program, where address-space randomisation puts every function somewhere
+ * else. Python pickles a function as its module and name for the same reason. A
+ * program registers its tasks by calling launch_main() first thing in main(): in a
+ * spawned worker that call runs the task and exits; in the parent it returns.
+ *
+ * The three differ in what the worker starts from:
+ *   fork        the parent as it is now: its memory, its globals, and every lock any
+ *               other thread held at that instant (fork_threads.c);
+ *   spawn       a fresh program: globals at their initial values, one thread;
+ *   forkserver  the server as it was when it started: start it early, while the
+ *               program is small and has one thread (launch_forkserver_start).
+ * And in what starting costs as the parent grows (start_methods.c measures it).
+ *
+ * Every worker dies with its parent (PR_SET_PDEATHSIG), the fork server's workers with
+ * the server, and the server with the parent. Use from one thread of the parent.
+ */
+#ifndef WORKBOOK_LAUNCH_H
+#define WORKBOOK_LAUNCH_H
+
+#include "common.h"
+
+enum launch_method { LAUNCH_FORK, LAUNCH_SPAWN, LAUNCH_FORKSERVER, LAUNCH_METHODS };
+
+typedef uint64_t launch_fn(uint64_t arg);
+struct launch_task {
+    const char *name;
+    launch_fn *fn;
+};
+
+/* Call first in main(). tasks: the program's tasks, ended by { NULL, NULL }. In a
+ * spawned worker (argv[1] is "--launch-worker") it reads the task from the pipe, runs
+ * it, writes the result back and exits; otherwise it records the table and returns. */
+void launch_main(int argc, char **argv, const struct launch_task *tasks);
+
+/* Starts the fork server now (the first LAUNCH_FORKSERVER launch does it otherwise).
+ * What the server's workers inherit is the program as it is at this moment. */
+void launch_forkserver_start(void);
+void launch_forkserver_stop(void);   /* ends it and its workers, reaps it */
+pid_t launch_forkserver_pid(void);   /* 0 when none runs */
+
+struct worker {
+    enum launch_method method;
+    pid_t pid;
+    int fd;            /* the result pipe's read end, -1 when done */
+    bool done;         /* launch_wait saw it end: result and exitcode are valid */
+    bool has_result;   /* the task returned (false: it died first) */
+    uint64_t result;
+    int exitcode;      /* Python's: the exit code, or minus the signal */
+    unsigned char buf[16]; /* internal: what came through the pipe so far */
+    size_t got;
+};
+
+/* Starts a worker that runs task(arg). Dies on failure; an unknown task name is an
+ * error here, before anything starts. */
+void launch(enum launch_method m, const char *task, uint64_t arg, struct worker *w);
+/* Waits up to timeout_ns (< 0: no limit) for the worker to end. Returns 0 (w->done),
+ * or ETIMEDOUT with the worker still running (call again, or kill w->pid and wait). */
+int launch_wait(struct worker *w, int64_t timeout_ns);
+
+const char *launch_method_name(enum launch_method m); /* "fork", "spawn", "forkserver" */
+
+#endif
