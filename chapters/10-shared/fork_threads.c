@@ -9,7 +9,7 @@
  *
  * Part 1, the hazard: a thread (the "holder") takes g_lock and keeps it for --hold, the
  * way a logging handler keeps its lock while it writes. While it does, main starts a
- * worker three ways (launch.c) and the worker tries to take g_lock, waiting at most
+ * worker three ways (startmethod.c) and the worker tries to take g_lock, waiting at most
  * --patience (a timed lock, so the program cannot hang):
  *   fork        the child's copy of g_lock is held: it gives up: a deadlock, detected;
  *   spawn       a new program, its own g_lock, never locked: taken at once;
@@ -25,7 +25,9 @@
  * calls malloc and free in a loop, and children that call malloc: none gets stuck,
  * because glibc's fork takes malloc's own locks before it forks and resets them in
  * the child (posix/fork.c, __malloc_fork_lock_parent): glibc does for malloc what
- * part 2 does for g_lock. Other libraries' locks get no such care.
+ * part 2 does for g_lock. Other libraries' locks get no such care; in an
+ * AddressSanitizer build (make SAN=address), whose malloc is the sanitizer's own, a
+ * child now and then does get stuck, and the program says whose malloc it was.
  *
  * Timed locks use pthread_mutex_timedlock with a CLOCK_REALTIME deadline, which the
  * sanitizers and valgrind intercept (see chapter 05's README).
@@ -34,9 +36,9 @@
  * Look for: fork's worker deadlocked, the other two fine; fork with the atfork
  * handlers waiting for the holder; about half of the children of part 3 stuck, and
  * none stuck in malloc.
- * See also: launch.c, start_methods.c, ../05-deadlock/ (detecting a deadlock).
+ * See also: startmethod.c, start_methods.c, ../05-deadlock/ (detecting a deadlock).
  */
-#include "launch.h"
+#include "startmethod.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -63,7 +65,7 @@ static uint64_t task_take_lock(uint64_t patience_ns)
     return 1;
 }
 
-static const struct launch_task g_tasks[] = { { "take_lock", task_take_lock }, { NULL, NULL } };
+static const struct start_task g_tasks[] = { { "take_lock", task_take_lock }, { NULL, NULL } };
 
 static void prepare(void)
 {
@@ -102,16 +104,16 @@ static pthread_t start_holder(void)
     return t;
 }
 
-static bool run_worker(enum launch_method m, int64_t *took_ns)
+static bool run_worker(enum start_method m, int64_t *took_ns)
 {
     struct worker w;
     int64_t t = now_ns();
-    launch(m, "take_lock", (uint64_t)g_patience, &w);
-    if (launch_wait(&w, g_patience + 30 * NS_PER_S) != 0)
-        fatal("the %s worker did not end", launch_method_name(m));
+    start_worker(m, "take_lock", (uint64_t)g_patience, &w);
+    if (worker_wait(&w, g_patience + 30 * NS_PER_S) != 0)
+        fatal("the %s worker did not end", start_method_name(m));
     *took_ns = now_ns() - t;
     if (!w.has_result || w.exitcode != 0)
-        fatal("the %s worker failed: exit code %d", launch_method_name(m), w.exitcode);
+        fatal("the %s worker failed: exit code %d", start_method_name(m), w.exitcode);
     return w.result == 1;
 }
 
@@ -198,7 +200,7 @@ static int child_malloc(void)
 
 int main(int argc, char **argv)
 {
-    launch_main(argc, argv, g_tasks); /* a spawned worker runs its task in here and exits */
+    startmethod_main(argc, argv, g_tasks); /* a spawned worker runs its task in here and exits */
     long forks = 200;
     const struct cli_opt opts[] = {
         { "hold", CLI_DURATION, &g_hold, "how long the holder keeps g_lock", NS_PER_MS, 10 * NS_PER_S, "30ms", NULL },
@@ -211,17 +213,17 @@ int main(int argc, char **argv)
     cli_parse(argc, argv, "fork in a process with threads: a lock held by another thread stays held in the\n"
               "child; detected with a timed lock, fixed with pthread_atfork, avoided by spawning.", opts, &cli);
     trace_start();
-    launch_forkserver_start(); /* before any thread */
+    forkserver_start(); /* before any thread */
     CHECK_SYS(sem_init(&g_holding, 0, 0));
     CHECK_PT(pthread_atfork(prepare, after, after));
 
     trace("part 1: a thread holds g_lock while a worker is started; the worker waits up to %.0f ms for it",
           (double)g_patience / 1e6);
-    for (int m = 0; m < LAUNCH_METHODS; m++) {
+    for (int m = 0; m < START_METHODS; m++) {
         pthread_t h = start_holder();
         int64_t took;
-        bool got = run_worker((enum launch_method)m, &took);
-        trace("%-10s worker: %s", launch_method_name((enum launch_method)m),
+        bool got = run_worker((enum start_method)m, &took);
+        trace("%-10s worker: %s", start_method_name((enum start_method)m),
               got ? "took g_lock at once"
                   : "g_lock still held when its patience ran out: DEADLOCK (its holder does not exist in the child)");
         CHECK_PT(pthread_join(h, NULL));
@@ -231,7 +233,7 @@ int main(int argc, char **argv)
     g_atfork_on = true;
     pthread_t h = start_holder();
     int64_t took;
-    bool got = run_worker(LAUNCH_FORK, &took);
+    bool got = run_worker(START_FORK, &took);
     CHECK_PT(pthread_join(h, NULL));
     g_atfork_on = false;
     trace("fork+atfork worker: %s; start to end took %.0f ms: fork waited for the holder", got ? "took g_lock" : "DEADLOCK?!",
@@ -242,8 +244,14 @@ int main(int argc, char **argv)
     trace("%ld of %ld children (%.0f%%) found g_lock held: each would deadlock", stuck, forks,
           100.0 * (double)stuck / (double)forks);
     stuck = fork_while_busy(malloc_churn, child_malloc, forks);
-    trace("%ld forks while another thread calls malloc and free: %ld children stuck in malloc", forks, stuck);
+#ifdef WB_ASAN /* AddressSanitizer brings its own malloc, which gets no such care at fork */
+    const char *whose = " (AddressSanitizer's malloc, not glibc's)";
+#else
+    const char *whose = "";
+#endif
+    trace("%ld forks while another thread calls malloc and free: %ld children stuck in malloc%s", forks, stuck,
+          whose);
     CHECK_SYS(sem_destroy(&g_holding));
-    launch_forkserver_stop();
+    forkserver_stop();
     return 0;
 }

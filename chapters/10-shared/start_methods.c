@@ -3,7 +3,7 @@
  * Mirrors: multiprocessing.set_start_method('fork' | 'spawn' | 'forkserver'), and the
  * change of Python 3.14, which made 'forkserver' the default on Linux (see README).
  *
- * Part 1 starts one worker with each method (launch.c says how each works) and the
+ * Part 1 starts one worker with each method (startmethod.c says how each works) and the
  * worker tells who it is: its parent, how many threads it has, and what it sees of a
  * global the main program set *after* starting the fork server and three idle
  * threads. fork's worker sees the parent as it is now (the global set; one thread,
@@ -16,17 +16,17 @@
  * result is back and the worker reaped, for a task that returns at once, the median
  * of --repeat starts (round robin over the methods). First as the parent's touched
  * memory grows (0 MiB to --max-mib, small pages), then as its idle threads grow (0 to
- * 16 per core). fork copies the parent's page tables, so it grows with the memory;
+ * 64 per core). fork copies the parent's page tables, so it grows with the memory;
  * spawn runs a new program and the fork server forks a small process, so neither
  * cares how big the parent is.
  *
- * Run:  ./start_methods [--repeat 21] [--max-mib 256] [--data FILE]
+ * Run:  ./start_methods [--repeat 31] [--max-mib 256] [--data FILE]
  * Look for: three different answers for the global in part 1; fork's cost climbing
  * with memory while spawn and forkserver stay flat in part 2.
- * See also: launch.c (the machinery), fork_threads.c (why fork with threads is
+ * See also: startmethod.c (the machinery), fork_threads.c (why fork with threads is
  * dangerous), ../01-process/spawn_cost.c (fork against posix_spawn and threads).
  */
-#include "launch.h"
+#include "startmethod.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -54,7 +54,7 @@ static long threads_now(void)
 static uint64_t task_report(uint64_t method)
 {
     trace("worker (%s): my parent is %d, I have %ld thread(s), g_setting = %ld",
-          launch_method_name((enum launch_method)method), (int)getppid(), threads_now(), g_setting);
+          start_method_name((enum start_method)method), (int)getppid(), threads_now(), g_setting);
     return (uint64_t)getppid();
 }
 
@@ -63,7 +63,7 @@ static uint64_t task_echo(uint64_t x)
     return x;
 }
 
-static const struct launch_task g_tasks[] = { { "report", task_report }, { "echo", task_echo }, { NULL, NULL } };
+static const struct start_task g_tasks[] = { { "report", task_report }, { "echo", task_echo }, { NULL, NULL } };
 
 /* ---- idle threads in the parent ---- */
 static pthread_mutex_t g_idle_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -97,48 +97,48 @@ static void idle_threads(long n) /* grow to n idle threads, or (n = 0) end them 
 }
 
 /* one start of `m` until the result is back and the worker reaped, in µs */
-static double start_us(enum launch_method m)
+static double start_us(enum start_method m)
 {
     struct worker w;
     int64_t t = now_ns();
-    launch(m, "echo", 7, &w);
-    if (launch_wait(&w, 30 * NS_PER_S) != 0)
-        fatal("%s worker %d did not end within 30 s", launch_method_name(m), (int)w.pid);
+    start_worker(m, "echo", 7, &w);
+    if (worker_wait(&w, 30 * NS_PER_S) != 0)
+        fatal("%s worker %d did not end within 30 s", start_method_name(m), (int)w.pid);
     t = now_ns() - t;
     if (!w.has_result || w.result != 7 || w.exitcode != 0)
-        fatal("%s worker %d: no result or exit code %d", launch_method_name(m), (int)w.pid, w.exitcode);
+        fatal("%s worker %d: no result or exit code %d", start_method_name(m), (int)w.pid, w.exitcode);
     return (double)t / 1e3;
 }
 
 /* the median start cost of each method, and its spread, into row[method][3] */
-static void measure(long repeat, double row[LAUNCH_METHODS][3])
+static void measure(long repeat, double row[START_METHODS][3])
 {
-    double v[LAUNCH_METHODS][201];
+    double v[START_METHODS][201];
     for (long r = 0; r < repeat; r++)
-        for (int m = 0; m < LAUNCH_METHODS; m++)
-            v[m][r] = start_us((enum launch_method)m);
-    for (int m = 0; m < LAUNCH_METHODS; m++) {
+        for (int m = 0; m < START_METHODS; m++)
+            v[m][r] = start_us((enum start_method)m);
+    for (int m = 0; m < START_METHODS; m++) {
         struct summary s = summarize(v[m], (size_t)repeat);
         row[m][0] = s.median, row[m][1] = s.p10, row[m][2] = s.p90;
     }
 }
 
-static void print_row(FILE *f, long x, double row[LAUNCH_METHODS][3])
+static void print_row(FILE *f, long x, double row[START_METHODS][3])
 {
     printf("%10ld", x);
-    for (int m = 0; m < LAUNCH_METHODS; m++)
+    for (int m = 0; m < START_METHODS; m++)
         printf(" %12.0f", row[m][0]);
     printf("\n");
     data_row(f, "%ld", x);
-    for (int m = 0; m < LAUNCH_METHODS; m++)
+    for (int m = 0; m < START_METHODS; m++)
         data_row(f, " %.1f %.1f %.1f", row[m][0], row[m][1], row[m][2]);
     data_row(f, "\n");
 }
 
 int main(int argc, char **argv)
 {
-    launch_main(argc, argv, g_tasks); /* a spawned worker runs its task in here and exits */
-    long repeat = 21, max_mib = 256;
+    startmethod_main(argc, argv, g_tasks); /* a spawned worker runs its task in here and exits */
+    long repeat = 31, max_mib = 256;
     const struct cli_opt opts[] = {
         { "repeat", CLI_INT, &repeat, "starts per method and point (the median is reported)", 1, 201, "3", NULL },
         { "max-mib", CLI_INT, &max_mib, "largest touched parent memory (MiB)", 0, 4096, "16", NULL },
@@ -148,22 +148,22 @@ int main(int argc, char **argv)
     cli_parse(argc, argv, "Python's start methods in C: fork, spawn (run the program again, send the task\n"
               "through a pipe) and forkserver (a server started early forks the workers).", opts, &cli);
     trace_start();
-    launch_forkserver_start(); /* now: one thread, a few hundred KiB */
-    trace("fork server started: pid %d, while this program has %ld thread", (int)launch_forkserver_pid(),
+    forkserver_start(); /* now: one thread, a few hundred KiB */
+    trace("fork server started: pid %d, while this program has %ld thread", (int)forkserver_pid(),
           threads_now());
 
     g_setting = 42; /* then the program gets going: settings, threads */
     idle_threads(3);
     trace("main: g_setting = %ld, %ld threads now (Python 3.12 would warn at a fork: this process is "
           "multi-threaded)", g_setting, threads_now());
-    for (int m = 0; m < LAUNCH_METHODS; m++) {
+    for (int m = 0; m < START_METHODS; m++) {
         struct worker w;
-        launch((enum launch_method)m, "report", (uint64_t)m, &w);
-        if (launch_wait(&w, 30 * NS_PER_S) != 0)
+        start_worker((enum start_method)m, "report", (uint64_t)m, &w);
+        if (worker_wait(&w, 30 * NS_PER_S) != 0)
             fatal("worker %d did not end within 30 s", (int)w.pid);
-        trace("%-10s worker %d: exit code %d, result: parent %d%s", launch_method_name((enum launch_method)m),
+        trace("%-10s worker %d: exit code %d, result: parent %d%s", start_method_name((enum start_method)m),
               (int)w.pid, w.exitcode, (int)w.result,
-              (pid_t)w.result == getpid() ? " (us)" : (pid_t)w.result == launch_forkserver_pid() ? " (the fork server)" : "");
+              (pid_t)w.result == getpid() ? " (us)" : (pid_t)w.result == forkserver_pid() ? " (the fork server)" : "");
     }
     idle_threads(0);
 
@@ -181,7 +181,7 @@ int main(int argc, char **argv)
     printf("\nstart cost: start, result back, reaped (median of %ld, µs)\n%10s %12s %12s %12s\n", repeat,
            "MiB", "fork", "spawn", "forkserver");
     data_block(f, "memory", cols);
-    double row[LAUNCH_METHODS][3];
+    double row[START_METHODS][3];
     for (long mib = 0; mib <= max_mib; mib = mib ? mib * 4 : 4) {
         size_t len = (size_t)mib << 20;
         void *p = NULL;
@@ -200,7 +200,7 @@ int main(int argc, char **argv)
     }
     printf("%10s %12s %12s %12s\n", "threads", "fork", "spawn", "forkserver");
     data_block(f, "threads", cols);
-    for (long t = 0; t <= 16 * cores; t = t ? t * 4 : cores) {
+    for (long t = 0; t <= 64 * cores; t = t ? t * 4 : cores) {
         idle_threads(t);
         measure(repeat, row);
         print_row(f, t, row);
@@ -209,6 +209,6 @@ int main(int argc, char **argv)
     }
     idle_threads(0);
     data_close(f);
-    launch_forkserver_stop();
+    forkserver_stop();
     return 0;
 }

@@ -1,4 +1,4 @@
-/* launch.c: fork, spawn and forkserver (see launch.h).
+/* startmethod.c: fork, spawn and forkserver (see startmethod.h).
  *
  * The result of every worker comes back through a pipe, 8 bytes; end of file on the
  * pipe means the worker has ended.
@@ -8,17 +8,17 @@
  *
  * spawn: like CPython's (Lib/multiprocessing/popen_spawn_posix.py), two pipes and a new
  *   program: posix_spawn() runs this very program again (/proc/self/exe, read once at
- *   start) with the arguments `--launch-worker PARENT_PID`, its fd 3 the task pipe and
+ *   start) with the arguments `--spawned-worker PARENT_PID`, its fd 3 the task pipe and
  *   fd 4 the result pipe; every other descriptor is close-on-exec. The parent writes
  *   the task (its name and argument: CPython pickles the Process object into the pipe)
- *   and the worker's launch_main() reads it, runs it and writes the result. glibc's
+ *   and the worker's startmethod_main() reads it, runs it and writes the result. glibc's
  *   posix_spawn uses clone(CLONE_VM | CLONE_VFORK): the parent's memory is not copied,
  *   so the cost does not grow with it (CPython's _posixsubprocess uses vfork too).
  *
  * forkserver: like CPython's (Lib/multiprocessing/forkserver.py), a server process that
  *   forks workers on request. CPython starts its server with spawn, a fresh interpreter
  *   that imports only what set_forkserver_preload names; ours is forked by
- *   launch_forkserver_start(), which the program calls at the top of main(), when it
+ *   forkserver_start(), which the program calls at the top of main(), when it
  *   is still small and has one thread: the same property, a clean process to fork
  *   from. Parent and server talk over a socketpair (AF_UNIX, SOCK_SEQPACKET: whole
  *   messages, nothing in the file system). A request is the task plus the write end of
@@ -27,7 +27,7 @@
  *   the worker ends (SIGCHLD, read from a signalfd) writes its exit code into the same
  *   pipe and closes it: the parent cannot waitpid a process that is not its child.
  */
-#include "launch.h"
+#include "startmethod.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -50,33 +50,33 @@ struct task_msg {
     uint64_t arg;
 };
 
-static const struct launch_task *g_tasks;
+static const struct start_task *g_tasks;
 static char g_exe[PATH_MAX];
 static pid_t g_fs_pid;      /* the fork server, 0 if none */
 static int g_fs_sock = -1;  /* our end of the socketpair */
 
-static const struct launch_task *find_task(const char *name)
+static const struct start_task *find_task(const char *name)
 {
-    for (const struct launch_task *t = g_tasks; t && t->name; t++)
+    for (const struct start_task *t = g_tasks; t && t->name; t++)
         if (strcmp(t->name, name) == 0)
             return t;
     return NULL;
 }
 
-void launch_main(int argc, char **argv, const struct launch_task *tasks)
+void startmethod_main(int argc, char **argv, const struct start_task *tasks)
 {
     g_tasks = tasks;
-    if (argc >= 3 && strcmp(argv[1], "--launch-worker") == 0) { /* a spawned worker */
+    if (argc >= 3 && strcmp(argv[1], "--spawned-worker") == 0) { /* a spawned worker */
         long parent = strtol(argv[2], NULL, 10);
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0UL, 0UL, 0UL) == -1)
             die("prctl(PR_SET_PDEATHSIG)");
         if (getppid() != (pid_t)parent) /* run by hand, or the parent is gone already */
-            fatal("--launch-worker: not started by pid %ld (spawn uses this option)", parent);
+            fatal("--spawned-worker: not started by pid %ld (spawn uses this option)", parent);
         struct task_msg m;
         if (read_all(3, &m, sizeof m) != (ssize_t)sizeof m)
             die("spawned worker: read the task from fd 3");
         m.name[sizeof m.name - 1] = '\0';
-        const struct launch_task *t = find_task(m.name);
+        const struct start_task *t = find_task(m.name);
         if (!t)
             fatal("spawned worker: no task named \"%s\"", m.name);
         uint64_t r = t->fn(m.arg);
@@ -90,10 +90,10 @@ void launch_main(int argc, char **argv, const struct launch_task *tasks)
     g_exe[n] = '\0';
 }
 
-const char *launch_method_name(enum launch_method m)
+const char *start_method_name(enum start_method m)
 {
     static const char *const names[] = { "fork", "spawn", "forkserver" };
-    return m < LAUNCH_METHODS ? names[m] : "?";
+    return m < START_METHODS ? names[m] : "?";
 }
 
 /* a close-on-exec pipe whose ends are not fds 3 and 4 (which the spawned worker's
@@ -167,7 +167,7 @@ static noreturn void serve(int sock)
         int fd;
         memcpy(&fd, CMSG_DATA(c), sizeof fd);
         m.name[sizeof m.name - 1] = '\0';
-        const struct launch_task *t = find_task(m.name);
+        const struct start_task *t = find_task(m.name);
         int32_t reply = -1;
         if (t) {
             pid_t pid = fork_child(); /* dies if the server dies */
@@ -200,7 +200,7 @@ static noreturn void serve(int sock)
     _exit(0);
 }
 
-void launch_forkserver_start(void)
+void forkserver_start(void)
 {
     if (g_fs_pid)
         return;
@@ -216,7 +216,7 @@ void launch_forkserver_start(void)
     g_fs_pid = pid;
 }
 
-void launch_forkserver_stop(void)
+void forkserver_stop(void)
 {
     if (!g_fs_pid)
         return;
@@ -230,14 +230,14 @@ void launch_forkserver_stop(void)
     g_fs_pid = 0;
 }
 
-pid_t launch_forkserver_pid(void)
+pid_t forkserver_pid(void)
 {
     return g_fs_pid;
 }
 
-/* ---- launching ---- */
+/* ---- starting a worker ---- */
 
-static pid_t launch_spawn(const struct task_msg *m, int result_w)
+static pid_t start_spawn(const struct task_msg *m, int result_w)
 {
     int task[2];
     make_pipe(task);
@@ -247,7 +247,7 @@ static pid_t launch_spawn(const struct task_msg *m, int result_w)
     CHECK_PT(posix_spawn_file_actions_adddup2(&fa, result_w, 4));
     char parent[24];
     snprintf(parent, sizeof parent, "%d", (int)getpid());
-    char *argv[] = { g_exe, "--launch-worker", parent, NULL };
+    char *argv[] = { g_exe, "--spawned-worker", parent, NULL };
     fflush(stdout); /* the new program has its own buffers: what we wrote must be out */
     pid_t pid;
     int rc = posix_spawn(&pid, g_exe, &fa, NULL, argv, environ);
@@ -262,9 +262,9 @@ static pid_t launch_spawn(const struct task_msg *m, int result_w)
     return pid;
 }
 
-static pid_t launch_forkserver(const struct task_msg *m, int result_w)
+static pid_t start_forkserver(const struct task_msg *m, int result_w)
 {
-    launch_forkserver_start();
+    forkserver_start();
     union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
     memset(&ctl, 0, sizeof ctl);
     struct iovec iov = { (void *)m, sizeof *m };
@@ -286,11 +286,11 @@ static pid_t launch_forkserver(const struct task_msg *m, int result_w)
           n == 0 ? ": no answer in 10 s" : "");
 }
 
-void launch(enum launch_method m, const char *task, uint64_t arg, struct worker *w)
+void start_worker(enum start_method m, const char *task, uint64_t arg, struct worker *w)
 {
-    const struct launch_task *t = find_task(task);
+    const struct start_task *t = find_task(task);
     if (!t)
-        fatal("launch: no task named \"%s\" (did main() call launch_main?)", task);
+        fatal("start_worker: no task named \"%s\" (did main() call startmethod_main?)", task);
     struct task_msg msg = { .arg = arg };
     snprintf(msg.name, sizeof msg.name, "%s", task);
     int res[2];
@@ -298,7 +298,7 @@ void launch(enum launch_method m, const char *task, uint64_t arg, struct worker 
     memset(w, 0, sizeof *w);
     w->method = m;
     switch (m) {
-    case LAUNCH_FORK:
+    case START_FORK:
         w->pid = fork_child();
         if (w->pid == 0) {
             if (g_fs_sock >= 0)
@@ -310,20 +310,20 @@ void launch(enum launch_method m, const char *task, uint64_t arg, struct worker 
             _exit(0);
         }
         break;
-    case LAUNCH_SPAWN:
-        w->pid = launch_spawn(&msg, res[1]);
+    case START_SPAWN:
+        w->pid = start_spawn(&msg, res[1]);
         break;
-    case LAUNCH_FORKSERVER:
-        w->pid = launch_forkserver(&msg, res[1]);
+    case START_FORKSERVER:
+        w->pid = start_forkserver(&msg, res[1]);
         break;
-    case LAUNCH_METHODS:
-        fatal("launch: no such method");
+    case START_METHODS:
+        fatal("start_worker: no such method");
     }
     CHECK_SYS(close(res[1])); /* now only the worker (and the server) hold it */
     w->fd = res[0];
 }
 
-int launch_wait(struct worker *w, int64_t timeout_ns)
+int worker_wait(struct worker *w, int64_t timeout_ns)
 {
     if (w->done)
         return 0;
@@ -353,7 +353,7 @@ int launch_wait(struct worker *w, int64_t timeout_ns)
         }
     }
     size_t results = w->got;
-    if (w->method == LAUNCH_FORKSERVER) { /* the server's 8 bytes come last */
+    if (w->method == START_FORKSERVER) { /* the server's 8 bytes come last */
         int64_t code;
         if (w->got < sizeof code)
             fatal("the fork server sent no exit code for worker %d", (int)w->pid);

@@ -1,0 +1,20 @@
+# manager_bench.gp: one put and one get through a manager, a shared-memory queue, a pipe.
+# data: chapters/10-shared/manager_bench --data, block t per transport (0 manager,
+#   1 chapter 02's queue, 2 pipe): processes, median µs per put+get, p10, p90
+data = ARG1; out = ARG2
+load system("dirname '".ARG0."'")."/style.gp"
+
+stats data using 1 nooutput
+maxp = STATS_max
+label(t) = t == 0 ? "manager (a round trip to the server per call)" : t == 1 ? "queue in shared memory (chapter 02)" : "one pipe for all"
+
+set title "put + get on one queue shared by P processes"
+set xrange [0.7:maxp + 0.3]
+set xtics 1
+set xlabel "processes sharing the queue"
+set logscale y 10
+set ylabel "µs per put+get (wall time / all pairs)"
+set yrange [0.01:1000]
+set format y "%g"
+set key top left
+plot for [t=0:2] data index t using 1:2:3:4 with yerrorlines lt t+1 title label(t)

@@ -1,0 +1,34 @@
+# shared_value.gp: processes adding 1 to one shared counter, four ways.
+# data: chapters/10-shared/shared_value --data, block m per mode (0 lock=False,
+#   1 Value with its lock per access, 2 with get_lock(), 3 atomic add):
+#   processes, median ns per addition, p10, p90, % of updates lost (median)
+data = ARG1; out = ARG2
+load system("dirname '".ARG0."'")."/style.gp"
+
+stats data using 1 nooutput
+maxp = STATS_max
+cores = int(system(sprintf("sed -n 's/^# machine: [^,]*, \\([0-9]*\\) core.*/\\1/p' '%s'", data)))
+label(m) = m == 0 ? "lock=False: v.value += 1" : m == 1 ? "Value (lock per access): v.value += 1" : \
+           m == 2 ? "with v.get\\_lock(): v.value += 1" : "atomic add (no Python equivalent)"
+
+set multiplot layout 1, 2 title "Processes adding 1 to one counter in shared memory (Value)" font ",15"
+set xrange [0.7:maxp + 0.3]
+set xtics 1
+set xlabel "processes adding at once"
+set arrow 1 from cores + 0.5, graph 0 to cores + 0.5, graph 1 nohead dt 3 lc rgb "#888888"
+set label 1 "more processes than cores" at cores + 0.6, graph 0.04 left font ",10" textcolor rgb "#666666"
+
+set title "cost: time per addition" font ",13"
+set logscale y 10
+set ylabel "ns per addition (wall time / all additions)"
+set key top left
+plot for [m=0:3] data index m using 1:2:3:4 with yerrorlines lt m+1 title label(m)
+
+unset label 999
+unset logscale y
+set title "updates lost" font ",13"
+set ylabel "updates lost (% of all, median)"
+set yrange [0:100]
+set key top left
+plot for [m=0:3] data index m using 1:5 with linespoints lt m+1 notitle
+unset multiplot
