@@ -36,7 +36,7 @@
  * Look for: fork's worker deadlocked, the other two fine; fork with the atfork
  * handlers waiting for the holder; about half of the children of part 3 stuck, and
  * none stuck in malloc.
- * See also: startmethod.c, start_methods.c, ../05-deadlock/ (detecting a deadlock).
+ * See also: startmethod.c, forkserver.c, start_methods.c, ../05-deadlock/ (detecting a deadlock).
  */
 #include "startmethod.h"
 

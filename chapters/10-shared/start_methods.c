@@ -3,8 +3,8 @@
  * Mirrors: multiprocessing.set_start_method('fork' | 'spawn' | 'forkserver'), and the
  * change of Python 3.14, which made 'forkserver' the default on Linux (see README).
  *
- * Part 1 starts one worker with each method (startmethod.c says how each works) and the
- * worker tells who it is: its parent, how many threads it has, and what it sees of a
+ * Part 1 starts one worker with each method (startmethod.c and forkserver.c say how)
+ * and the worker tells who it is: its parent, how many threads it has, what it sees of a
  * global the main program set *after* starting the fork server and three idle
  * threads. fork's worker sees the parent as it is now (the global set; one thread,
  * the one that forked: the other three are not copied); spawn's is a new program (the
@@ -23,7 +23,7 @@
  * Run:  ./start_methods [--repeat 31] [--max-mib 256] [--data FILE]
  * Look for: three different answers for the global in part 1; fork's cost climbing
  * with memory while spawn and forkserver stay flat in part 2.
- * See also: startmethod.c (the machinery), fork_threads.c (why fork with threads is
+ * See also: startmethod.c and forkserver.c (the machinery), fork_threads.c (why fork with threads is
  * dangerous), ../01-process/spawn_cost.c (fork against posix_spawn and threads).
  */
 #include "startmethod.h"

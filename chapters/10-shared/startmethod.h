@@ -26,8 +26,9 @@
  *               program is small and has one thread (forkserver_start).
  * And in what starting costs as the parent grows (start_methods.c measures it).
  *
- * Every worker dies with its parent (PR_SET_PDEATHSIG), the fork server's workers with
- * the server, and the server with the parent. Use from one thread of the parent.
+ * The fork server is in forkserver.c. Every worker dies with its parent
+ * (PR_SET_PDEATHSIG), the fork server's workers with the server, and the server with
+ * the parent. Use from one thread of the parent.
  */
 #ifndef WORKBOOK_STARTMETHOD_H
 #define WORKBOOK_STARTMETHOD_H
@@ -73,5 +74,16 @@ void start_worker(enum start_method m, const char *task, uint64_t arg, struct wo
 int worker_wait(struct worker *w, int64_t timeout_ns);
 
 const char *start_method_name(enum start_method m); /* "fork", "spawn", "forkserver" */
+
+/* ---- between startmethod.c and forkserver.c ---- */
+struct start_msg { /* a task to run: its name, and its argument */
+    char name[32];
+    uint64_t arg;
+};
+const struct start_task *start_task_find(const char *name);
+void start_pipe(int fds[2]);   /* a close-on-exec pipe, neither end fd 3 or 4 */
+/* asks the server to fork a worker for m, whose result goes to result_w; its pid */
+pid_t forkserver_request(const struct start_msg *m, int result_w);
+void forkserver_forget(void);  /* in a forked child: drop the parent's connection */
 
 #endif
