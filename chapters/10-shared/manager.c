@@ -21,12 +21,15 @@
  *     100 ms it looks at the socket) and gives up without taking an item that nobody
  *     would read. (One gap stays, as in CPython: a client that dies after the server
  *     has sent it an item loses that item.)
- *   - only this user may connect: the server checks the peer's uid (SO_PEERCRED);
- *     CPython's manager checks an HMAC challenge with its authkey instead.
+ *   - only this user may connect: the server checks the peer's uid (SO_PEERCRED).
+ *     CPython's manager checks an HMAC challenge with its authkey as well.
  *
  * Where the socket lives: in Linux's abstract namespace ("@wb-manager-PID-N": a name
  * that starts with a NUL byte). It has no file: nothing to unlink, nothing left behind
- * whatever kills the server. (CPython binds a file under a temporary directory.)
+ * whatever kills the server. It has no file permissions either: any process in the
+ * same network namespace may connect, which is why CPython stopped using abstract
+ * sockets by default (gh-97514, CVE-2022-42919) and binds a file in a private
+ * temporary directory. The uid check above does what that directory's permissions do.
  *
  * Wire format (SOCK_SEQPACKET: one send is one message, boundaries kept):
  *   request  [op, object, n (timeout or index), key length, data length, room] key data
