@@ -16,36 +16,29 @@
  *   pipe     one pipe for everybody: a write and a read system call (items are smaller
  *            than PIPE_BUF, so each lands whole).
  * Nobody can wait for ever: each process gets only after it has put, so there is
- * always an item for every get. The processes start together (a start line in shared
- * memory); the time is from the start to the last one's finish, divided by all the
- * pairs (P x pairs): the cost of one put+get when P processes share the queue. The
+ * always an item for every get. The processes start together (together.c); the time
+ * is from the start to the last one's finish, divided by all the pairs (P x pairs):
+ * the cost of one put+get when P processes share the queue. The
  * queue and the pipe do --pairs x 10 each, to run long enough to time. Each point is
  * the median of --repeat runs, round robin over the three; P goes from 1 to twice the
  * cores.
  *
  * Run:  ./manager_bench [--pairs 2000] [--size 64] [--repeat 5] [--data FILE]
- * Look for: the manager tens of microseconds per pair, far above the pipe and further
+ * Look for: the manager at ten microseconds or more per pair, far above the pipe and further
  * above the shared-memory queue, and the ratios between them.
  * See also: manager.c, ../02-queue/queue_bench.c (throughput of the queue and a pipe).
  */
 #include "manager.h"
 #include "../02-queue/queue.h"
+#include "together.h"
 
-#include <sched.h>
-#include <stdatomic.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 enum transport { T_MANAGER, T_QUEUE, T_PIPE, NT };
 static const char *const tname[NT] = { "manager", "queue", "pipe" };
-enum { MAX_PROCS = 64, MAX_SIZE = 4096 };
+enum { MAX_PROCS = TOGETHER_MAX, MAX_SIZE = 4096 };
 
-struct control {
-    _Atomic int arrived, go;
-    _Atomic int64_t done[MAX_PROCS];
-};
-static struct control *g_ctl;
 static long g_size = 64;
 
 struct setup {
@@ -54,27 +47,44 @@ struct setup {
     int pipe[2];
 };
 
-/* one process's part: n put+get pairs; returns 0, or an exit code for a failure */
-static int pairs(enum transport t, struct setup *s, long n)
+struct job {
+    enum transport t;
+    struct setup *s;
+    long n;
+};
+
+/* before the start: connect to the manager, so that connecting is not timed */
+static int connect_first(int p, void *arg)
 {
+    const struct job *j = arg;
+    long dummy;
+    (void)p;
+    return j->t == T_MANAGER && mgr_len(&j->s->q, &dummy) != MGR_OK ? 5 : 0;
+}
+
+/* one process's part: n put+get pairs; 0, or an exit code for a failure */
+static int pairs(int p, void *arg)
+{
+    const struct job *j = arg;
     char item[MAX_SIZE], back[MAX_SIZE];
     memset(item, 'x', sizeof item);
     size_t len;
-    for (long i = 0; i < n; i++) {
-        switch (t) {
+    (void)p;
+    for (long i = 0; i < j->n; i++) {
+        switch (j->t) {
         case T_MANAGER:
-            if (mgr_put(&s->q, item, (size_t)g_size, MGR_FOREVER) != MGR_OK ||
-                mgr_get(&s->q, back, sizeof back, &len, 30 * NS_PER_S) != MGR_OK)
+            if (mgr_put(&j->s->q, item, (size_t)g_size, MGR_FOREVER) != MGR_OK ||
+                mgr_get(&j->s->q, back, sizeof back, &len, 30 * NS_PER_S) != MGR_OK)
                 return 2;
             break;
         case T_QUEUE:
-            if (queue_put(s->sq, item, (size_t)g_size, QUEUE_FOREVER) != QUEUE_OK ||
-                queue_get(s->sq, back, sizeof back, &len, 30 * NS_PER_S) != QUEUE_OK)
+            if (queue_put(j->s->sq, item, (size_t)g_size, QUEUE_FOREVER) != QUEUE_OK ||
+                queue_get(j->s->sq, back, sizeof back, &len, 30 * NS_PER_S) != QUEUE_OK)
                 return 3;
             break;
         case T_PIPE:
-            if (write_all(s->pipe[1], item, (size_t)g_size) == -1 ||
-                read_all(s->pipe[0], back, (size_t)g_size) != g_size)
+            if (write_all(j->s->pipe[1], item, (size_t)g_size) == -1 ||
+                read_all(j->s->pipe[0], back, (size_t)g_size) != g_size)
                 return 4;
             break;
         case NT:
@@ -87,37 +97,9 @@ static int pairs(enum transport t, struct setup *s, long n)
 /* P processes, released together; returns µs per put+get pair, over all of them */
 static double run(enum transport t, struct setup *s, int procs, long n)
 {
-    atomic_store(&g_ctl->arrived, 0);
-    atomic_store(&g_ctl->go, 0);
-    pid_t pids[MAX_PROCS];
-    for (int p = 0; p < procs; p++) {
-        pids[p] = fork_child();
-        if (pids[p] == 0) {
-            long dummy;
-            if (t == T_MANAGER && mgr_len(&s->q, &dummy) != MGR_OK) /* connect before the start */
-                _exit(5);
-            atomic_fetch_add(&g_ctl->arrived, 1);
-            while (!atomic_load(&g_ctl->go))
-                sched_yield();
-            int rc = pairs(t, s, n);
-            atomic_store(&g_ctl->done[p], now_ns());
-            _exit(rc);
-        }
-    }
-    while (atomic_load(&g_ctl->arrived) < procs)
-        sched_yield();
-    int64_t t0 = now_ns(), last = t0;
-    atomic_store(&g_ctl->go, 1);
-    for (int p = 0; p < procs; p++) {
-        int status;
-        child_wait(pids[p], -1, &status);
-        if (exitcode_of(status) != 0)
-            fatal("%s: process %d failed (exit code %d): %s", tname[t], (int)pids[p], exitcode_of(status),
-                  t == T_MANAGER ? "a manager call failed" : "a put or get failed");
-        int64_t d = atomic_load(&g_ctl->done[p]);
-        last = d > last ? d : last;
-    }
-    return (double)(last - t0) / 1e3 / ((double)procs * (double)n);
+    struct job j = { t, s, n };
+    int64_t ns = together(procs, connect_first, pairs, &j, tname[t]);
+    return (double)ns / 1e3 / ((double)procs * (double)n);
 }
 
 int main(int argc, char **argv)
@@ -133,10 +115,6 @@ int main(int argc, char **argv)
     };
     struct cli cli = { .measures = true };
     cli_parse(argc, argv, "A put+get through a manager against a queue in shared memory and a pipe.", opts, &cli);
-    g_ctl = mmap(NULL, sizeof *g_ctl, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (g_ctl == MAP_FAILED)
-        die("mmap");
-
     struct manager *m = manager_start(0);
     struct setup s = { .q = manager_proxy(m, MGR_QUEUE), .sq = queue_new(MAX_PROCS, MAX_SIZE) };
     CHECK_SYS(pipe(s.pipe));
@@ -175,6 +153,5 @@ int main(int argc, char **argv)
     CHECK_SYS(close(s.pipe[1]));
     queue_detach(s.sq);
     manager_shutdown(m);
-    CHECK_SYS(munmap(g_ctl, sizeof *g_ctl));
     return 0;
 }

@@ -17,8 +17,8 @@
  *   get_lock()       with v.get_lock(): v.value += 1. Exact. The load and the store take
  *                    the (recursive) lock again inside: three lock round trips.
  *   atomic add       one `lock xadd` instruction, exact; Python has no such call.
- * The processes wait at a start line in shared memory and leave it together; each
- * notes when it finished. "ns per addition" is the wall time from the start to the
+ * The processes wait at a start line in shared memory and leave it together
+ * (together.c); each notes when it finished. "ns per addition" is the wall time from the start to the
  * last finish divided by all the additions, the median of --repeat runs run round
  * robin over the modes. The two ways without a lock do ten times --iterations: they
  * are that much faster, and a race that is over in a millisecond may never meet the
@@ -38,34 +38,16 @@
  * See also: ../04-thread/race.c (the same race between threads), sharedctypes.c.
  */
 #include "sharedctypes.h"
+#include "together.h"
 
-#include <sched.h>
-#include <stdatomic.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 enum mode { RAW, VALUE, GET_LOCK, ATOMIC, NMODES };
 static const char *const mode_name[NMODES] = { "lock=False", "Value (lock per access)", "with get_lock()",
                                                "atomic add" };
 static const char *const mode_key[NMODES] = { "lock=False", "Value", "get_lock", "atomic" };
-enum { MAX_PROCS = 64 };
-
-/* the start line and the finish times, shared with the children */
-struct control {
-    _Atomic int arrived;
-    _Atomic int go;
-    _Atomic int64_t done[MAX_PROCS];
-};
-static struct control *g_ctl;
-
-static void start_line(int procs)
-{
-    atomic_fetch_add(&g_ctl->arrived, 1);
-    (void)procs;
-    while (!atomic_load(&g_ctl->go))
-        sched_yield(); /* spin, but let an oversubscribed core run the others */
-}
+enum { MAX_PROCS = TOGETHER_MAX };
 
 static void add_loop(enum mode m, struct value *v, long n)
 {
@@ -93,49 +75,18 @@ struct run {
     double ns_per_add;
 };
 
-/* forks `procs` children that each run body(p), releases them together, reaps them;
- * returns the wall time from the release to the last finish */
-static int64_t race(int procs, void (*body)(int p, void *arg), void *arg)
-{
-    atomic_store(&g_ctl->arrived, 0);
-    atomic_store(&g_ctl->go, 0);
-    pid_t pids[MAX_PROCS];
-    for (int p = 0; p < procs; p++) {
-        pids[p] = fork_child();
-        if (pids[p] == 0) {
-            start_line(procs);
-            body(p, arg);
-            atomic_store(&g_ctl->done[p], now_ns());
-            _exit(0);
-        }
-    }
-    while (atomic_load(&g_ctl->arrived) < procs)
-        sched_yield();
-    int64_t t0 = now_ns();
-    atomic_store(&g_ctl->go, 1);
-    int64_t last = t0;
-    for (int p = 0; p < procs; p++) {
-        int status;
-        child_wait(pids[p], -1, &status);
-        if (exitcode_of(status) != 0)
-            fatal("adder %d ended with exit code %d", (int)pids[p], exitcode_of(status));
-        int64_t d = atomic_load(&g_ctl->done[p]);
-        last = d > last ? d : last;
-    }
-    return last - t0;
-}
-
 struct add_job {
     enum mode m;
     struct value *v;
     long n;
 };
 
-static void add_body(int p, void *arg)
+static int add_body(int p, void *arg)
 {
     (void)p;
     const struct add_job *j = arg;
     add_loop(j->m, j->v, j->n);
+    return 0;
 }
 
 /* additions per process: ten times more for the fast ways, so every run lasts */
@@ -148,7 +99,7 @@ static struct run run_mode(enum mode m, int procs, long iterations)
 {
     long n = additions(m, iterations);
     struct add_job j = { m, value_new(0, m != RAW), n };
-    int64_t t = race(procs, add_body, &j);
+    int64_t t = together(procs, NULL, add_body, &j, "an adder");
     struct run r = { value_get(j.v), (double)t / ((double)procs * (double)n) };
     value_free(j.v);
     return r;
@@ -159,18 +110,19 @@ struct fill_job {
     size_t per;
 };
 
-static void fill_body(int p, void *arg)
+static int fill_body(int p, void *arg)
 {
     const struct fill_job *j = arg;
     for (size_t i = (size_t)p * j->per; i < (size_t)(p + 1) * j->per; i++)
         array_set(j->a, i, (long)(i * i));
+    return 0;
 }
 
 /* Array('l', procs * per): each process fills its slice; returns ns per item */
 static double fill_array(int procs, size_t per, bool lock)
 {
     struct fill_job j = { array_new((size_t)procs * per, lock), per };
-    int64_t t = race(procs, fill_body, &j);
+    int64_t t = together(procs, NULL, fill_body, &j, "a filler");
     for (size_t i = 0; i < array_len(j.a); i++)
         if (array_obj(j.a)[i] != (long)(i * i))
             fatal("a[%zu] = %ld, expected %zu", i, array_obj(j.a)[i], i * i);
@@ -198,10 +150,6 @@ int main(int argc, char **argv)
     struct cli cli = { .measures = true };
     cli_parse(argc, argv, "Processes adding to one shared counter: lock=False, Value, get_lock(), atomic add;\n"
               "and an Array filled with and without its lock.", opts, &cli);
-
-    g_ctl = mmap(NULL, sizeof *g_ctl, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (g_ctl == MAP_FAILED)
-        die("mmap");
 
     printf("%ld processes each add 1 to one shared counter %ld times (%ld without a lock), %ld cores\n", procs,
            iterations, 10 * iterations, cores);
@@ -261,6 +209,5 @@ int main(int argc, char **argv)
             data_row(f, "%ld %.2f %.2f %.2f %.3f\n", p, res[p][m][0], res[p][m][1], res[p][m][2], res[p][m][3]);
     }
     data_close(f);
-    CHECK_SYS(munmap(g_ctl, sizeof *g_ctl));
     return 0;
 }
