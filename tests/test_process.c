@@ -55,7 +55,8 @@ static int slots[8] = { 0, 1, 2, 3, 4, 5, 6, 7 };
 static int record_and_fork(void *arg)
 {
     int rc = record(arg);
-    struct process gc = { .target = record, .arg = &slots[2] };
+    /* static: the struct must outlive this function, the at-exit pass joins it later */
+    static struct process gc = { .target = record, .arg = &slots[2] };
     process_start(&gc);
     return rc;
 }

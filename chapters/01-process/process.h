@@ -43,7 +43,10 @@ struct process {
 /* Forks the child. A process with no name gets Python's default, "Process-" and its
  * identity: the Nth process started by the main program is Process-N, the Mth started
  * by that one Process-N:M. (Python numbers a Process when the object is made; a C
- * struct literal runs no code, so the number is taken here, at start.) */
+ * struct literal runs no code, so the number is taken here, at start.)
+ * The struct must live until the child is joined: the at-exit pass (at exit, and in a
+ * child when its target returns) uses it. Join it in the function that declared it,
+ * or make it static. */
 void process_start(struct process *p);
 bool process_is_alive(struct process *p);
 /* Waits for the child to end, at most timeout_ns (< 0: no limit). Like Python's join,
