@@ -24,8 +24,8 @@
  * trylock's EBUSY is the deadlock, without waiting. Then the same with a thread that
  * calls malloc and free in a loop, and children that call malloc: none gets stuck,
  * because glibc's fork takes malloc's own locks before it forks and resets them in
- * the child (posix/fork.c, __malloc_fork_lock_parent): glibc does for malloc what
- * part 2 does for g_lock. Other libraries' locks get no such care; in an
+ * the child (__libc_fork in posix/fork.c, glibc 2.34 and later: it calls
+ * __malloc_fork_lock_parent): glibc does for malloc what part 2 does for g_lock. Other libraries' locks get no such care; in an
  * AddressSanitizer build (make SAN=address), whose malloc is the sanitizer's own, a
  * child now and then does get stuck, and the program says whose malloc it was.
  *
