@@ -1,7 +1,7 @@
 /* solutions/dict_counter.c: exercise 2 of chapter 10 (manager), "predict before you run".
  *
  * The question: two processes each run d["n"] = d["n"] + 1 five hundred times on a
- * Manager().dict(). The manager serves one request at a time, under one lock. What
+ * Manager().dict(). The manager serves each request under its one lock. What
  * total do you expect: 1000, or less?
  *
  * The answer: less, often much less. Each call is atomic in the server, but the
