@@ -20,12 +20,15 @@ set label 1 "more processes than cores" at cores + 0.6, graph 0.04 left font ",1
 
 set title "cost: time per addition" font ",13"
 set logscale y 10
+set yrange [1:5000]
+set format y "%g"
 set ylabel "ns per addition (wall time / all additions)"
 set key top left
 plot for [m=0:3] data index m using 1:2:3:4 with yerrorlines lt m+1 title label(m)
 
 unset label 999
 unset logscale y
+set format y "%g"
 set title "updates lost" font ",13"
 set ylabel "updates lost (% of all, median)"
 set yrange [0:100]
