@@ -36,9 +36,10 @@ else
 	@echo "tests/ not built: cmocka is missing ('make deps' installs it, or 'make test' does)"
 endif
 
-# `make chapters/01-process/process_basics` from the top
+# `make chapters/01-process/process_basics` from the top, and a solution:
+# `make chapters/10-shared/solutions/batched_add` (made in its chapter's directory)
 chapters/%: FORCE
-	+@$(SUBMAKE) -C $(dir $@) $(notdir $@)
+	+@$(SUBMAKE) -C chapters/$(firstword $(subst /, ,$*)) $(patsubst $(firstword $(subst /, ,$*))/%,%,$*)
 
 deps:
 	@sh mk/deps.sh all "$(CC)"
