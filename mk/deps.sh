@@ -1,9 +1,13 @@
 #!/bin/sh
 # mk/deps.sh: check for the tools a make step needs and install what is missing.
 #
-#   sh mk/deps.sh [test|plots|all] [CC]
+#   sh mk/deps.sh [test|plots|all|valgrind|mpi] [CC]
 #
 # test  needs pkg-config and cmocka;  plots needs gnuplot;  all needs both (+ valgrind).
+# mpi   needs MPICH (mpicc, mpiexec) for chapter 13-cluster; test, plots and all include
+#       it when that chapter is among those selected (ONLY, as in the Makefile). MPI is
+#       optional: if it cannot be installed, only that chapter is skipped, so its
+#       failure is reported and does not stop the step.
 # On Debian/Ubuntu the missing packages are installed with apt-get (through sudo when
 # not root), and the command is printed before it runs. Elsewhere the script stops and
 # prints what to install. It is quiet when nothing is missing.
@@ -13,7 +17,19 @@ cc=${2:-cc}
 pkgs=""
 need() { pkgs="$pkgs $1"; }
 
-case $want in test|plots|all|valgrind) ;; *) echo "deps.sh: unknown step '$want' (test|plots|valgrind|all)" >&2; exit 2 ;; esac
+case $want in test|plots|all|valgrind|mpi) ;; *) echo "deps.sh: unknown step '$want' (test|plots|valgrind|mpi|all)" >&2; exit 2 ;; esac
+
+# chapter 13 is in this run unless ONLY names another chapter (the Makefile's rule:
+# ONLY is any part of a chapter directory's name)
+top=$(cd "$(dirname "$0")/.." && pwd)
+mpi=no
+case $want in
+mpi) mpi=yes ;;
+test|plots|all)
+    if [ -d "$top/chapters/13-cluster" ]; then
+        case chapters/13-cluster in *"${ONLY:-}"*) mpi=yes ;; esac
+    fi ;;
+esac
 
 if [ "$want" = test ] || [ "$want" = all ]; then
     command -v pkg-config >/dev/null 2>&1 || need pkg-config
@@ -40,26 +56,48 @@ if [ "$want" = valgrind ] || [ "$want" = all ]; then
     command -v valgrind >/dev/null 2>&1 || need valgrind
 fi
 
-[ -z "$pkgs" ] && exit 0
+# MPICH's own commands: Debian names them mpicc.mpich and mpiexec.mpich (the plain names
+# are alternatives that may point to Open MPI); chapters/13-cluster/Makefile looks for
+# the same names.
+mpi_pkgs=""
+if [ $mpi = yes ]; then
+    { command -v mpicc.mpich || command -v mpicc; } >/dev/null 2>&1 || mpi_pkgs="mpich libmpich-dev"
+    { command -v mpiexec.mpich || command -v mpiexec; } >/dev/null 2>&1 || mpi_pkgs="mpich libmpich-dev"
+fi
 
-echo "deps: missing:$pkgs"
-if [ -r /etc/debian_version ] && command -v apt-get >/dev/null 2>&1; then
+# install "$@" with apt-get; 0 if it worked, 1 (with a message) if it could not
+install() {
+    echo "deps: missing: $*"
+    if ! [ -r /etc/debian_version ] || ! command -v apt-get >/dev/null 2>&1; then
+        echo "deps: this is not a Debian/Ubuntu system; install these (or your system's" >&2
+        echo "      equivalents) and run make again: $*" >&2
+        return 1
+    fi
     sudo=""   # with a trailing space when used, so the printed command reads right
     if [ "$(id -u)" -ne 0 ]; then
         if command -v sudo >/dev/null 2>&1; then sudo="sudo "
-        else echo "deps: not root and no sudo; as root run: apt-get install -y$pkgs" >&2; exit 1
+        else echo "deps: not root and no sudo; as root run: apt-get install -y $*" >&2; return 1
         fi
     fi
-    echo "deps: running: ${sudo}apt-get update -q"
-    ${sudo}env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null || {
-        echo "deps: apt-get update failed" >&2; exit 1; }
-    echo "deps: running: ${sudo}apt-get install -y --no-install-recommends$pkgs"
+    if [ -z "${updated:-}" ]; then
+        echo "deps: running: ${sudo}apt-get update -q"
+        ${sudo}env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null || {
+            echo "deps: apt-get update failed" >&2; return 1; }
+        updated=yes
+    fi
+    echo "deps: running: ${sudo}apt-get install -y --no-install-recommends $*"
+    ${sudo}env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" || {
+        echo "deps: apt-get install failed" >&2; return 1; }
+    echo "deps: installed: $*"
+}
+
+if [ -n "$pkgs" ]; then
     # shellcheck disable=SC2086
-    ${sudo}env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $pkgs || {
-        echo "deps: apt-get install failed" >&2; exit 1; }
-    echo "deps: installed:$pkgs"
-else
-    echo "deps: this is not a Debian/Ubuntu system; install these (or your system's" >&2
-    echo "      equivalents) and run make again: pkg-config, cmocka (headers + library), gnuplot" >&2
-    exit 1
+    install $pkgs || exit 1
 fi
+if [ -n "$mpi_pkgs" ]; then
+    # shellcheck disable=SC2086
+    install $mpi_pkgs ||
+        echo "deps: chapter 13-cluster will be skipped: it needs MPICH (Debian: mpich libmpich-dev)" >&2
+fi
+exit 0
