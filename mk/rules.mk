@@ -9,6 +9,9 @@
 #            module is named by path (../02-queue/queue.c)
 #   LIBRARY  a static library built from LIB_SRCS (common/ uses it)
 #
+#   COMPILE  the command that compiles and links, $(CC) unless the chapter wraps it
+#            (13-cluster: MPICH_CC=$(CC) mpicc, MPICH's wrapper around the same compiler)
+#
 # Variables a user may set:  CC, CFLAGS (default -O2 -g), V=1 (show command lines),
 # SAN=address,undefined or SAN=thread (sanitizer builds). Builds with another compiler
 # or a sanitizer are kept under build/ (see mk/variant.mk) so they never mix.
@@ -30,6 +33,7 @@ HARDEN   := -fstack-clash-protection
 # Linux calls the workbook shows (prctl, pidfd, pthread_setname_np, ...).
 CPPFLAGS += -D_GNU_SOURCE -I$(TOP)/common -I.
 LDLIBS   += -lpthread -lrt -lm
+COMPILE  ?= $(CC)
 
 MAKEFLAGS += --no-builtin-rules
 .SUFFIXES:
@@ -67,7 +71,7 @@ endif
 
 # Rebuild everything when the compiler or flags change (make CC=clang after a gcc build):
 # the stamp file changes only when they do, and every object depends on it.
-FLAGS_NOW := $(CC) $(HARDEN) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) $(LDLIBS)
+FLAGS_NOW := $(COMPILE) $(HARDEN) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) $(LDLIBS)
 $(OUT)/.flags: FORCE
 	@mkdir -p $(OUT)
 	@[ "$$(cat $@ 2>/dev/null)" = '$(FLAGS_NOW)' ] || echo '$(FLAGS_NOW)' > $@
@@ -85,11 +89,11 @@ all: $(BINS) $(if $(LIBRARY),$(OUT)/$(LIBRARY))
 $(OUT)/%.o: %.c $(OUT)/.flags
 	$(say) CC $(REL)/$*.o
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CPPFLAGS) $(WARN) $(HARDEN) $(CFLAGS) $(OBJFLAGS) $(SANFLAGS) -MMD -MP -c -o $@ $<
+	$(Q)$(COMPILE) $(CPPFLAGS) $(WARN) $(HARDEN) $(CFLAGS) $(OBJFLAGS) $(SANFLAGS) -MMD -MP -c -o $@ $<
 
 $(BINS): $(OUT)/%: $(OUT)/%.o $(MODULE_OBJS) $(LIBCOMMON)
 	$(say) LINK $(REL)/$*
-	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LDLIBS)
+	$(Q)$(COMPILE) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LDLIBS)
 
 ifdef LIBRARY
 $(OUT)/$(LIBRARY): $(patsubst %.c,$(OUT)/%.o,$(LIB_SRCS))
