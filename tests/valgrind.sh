@@ -9,6 +9,11 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
 passed=0 failed=0 seen=""
+vg=(valgrind -q --log-fd=9 --leak-check=full --errors-for-leak-kinds=definite,indirect
+    --show-leak-kinds=definite,indirect --child-silent-after-fork=yes)
+# The same command for programs that start other programs through a launcher: 13-cluster's
+# programs run their MPI ranks (started by mpiexec) under it, findings to the same fd 9.
+export WB_VALGRIND="${vg[*]}"
 for smoke in chapters/*${ONLY:-}*/smoke.txt; do
     [ -f "$smoke" ] || continue
     dir=$(dirname "$smoke")
@@ -18,9 +23,7 @@ for smoke in chapters/*${ONLY:-}*/smoke.txt; do
         case " $seen " in *" $dir/$prog "*) continue ;; esac
         seen="$seen $dir/$prog"
         # shellcheck disable=SC2086
-        out=$(timeout -k 5 300 valgrind -q --log-fd=9 --leak-check=full \
-                 --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
-                 --child-silent-after-fork=yes "$dir/$prog" $args 9>&1 >/dev/null 2>&1); rc=$?
+        out=$(timeout -k 5 300 "${vg[@]}" "$dir/$prog" $args 9>&1 >/dev/null 2>&1); rc=$?
         # findings are "==pid==" lines; "--pid--" lines are valgrind's own notes (such as
         # "unhandled syscall 434": it does not know pidfd_open, and common/ falls back)
         out=$(grep '^==' <<<"$out")
