@@ -7,7 +7,8 @@
  * dies of it and takes the tree along. Then, when MPICH and the chapter's programs are
  * there (else skipped), programs started by mpiexec itself, as on a cluster: a bad
  * option rejected by rank 0 alone, exit 2, no rank left waiting; --help printed once;
- * mpi_map's totals under `mpiexec -n 2`; mpi_fault's hung job ended by its deadline,
+ * mpi_map's totals under `mpiexec -n 3`, and with a hostfile naming localhost (the
+ * README's cluster command on one machine); mpi_fault's hung job ended by its deadline,
  * within its bound. After every test no process carrying the test's mark is left.
  */
 #include "../chapters/13-cluster/launch.h"
@@ -275,6 +276,30 @@ static void test_map_under_mpiexec(void **state)
     assert_int_equal(marked(), 0);
 }
 
+/* the README's cluster command, on this one machine: a hostfile naming localhost */
+static void test_hostfile_localhost(void **state)
+{
+    (void)state;
+    if (!have_mpi())
+        skip();
+    char hosts[64], path[PATH_MAX + 128];
+    snprintf(hosts, sizeof hosts, "/tmp/wb-test-launch-hosts-%d", (int)getpid());
+    FILE *f = fopen(hosts, "w");
+    if (!f)
+        die("fopen %s", hosts);
+    fprintf(f, "# one machine\nlocalhost:4\n");
+    fclose(f);
+    snprintf(path, sizeof path, "%s/mpi_map", g_bin);
+    char *argv[] = { g_mpiexec, "-f", hosts, "-n", "4", path, "--quick", NULL };
+    static struct captured c;
+    capture_exec(argv, 60 * NS_PER_S, &c);
+    CHECK_SYS(unlink(hosts));
+    assert_true(WIFEXITED(c.status));
+    assert_int_equal(WEXITSTATUS(c.status), 0);
+    assert_int_equal(count(c.out, "4 ranks: 4 million hashes"), 1);
+    assert_int_equal(count(c.out, "both maps' totals equal the one-process total"), 1);
+}
+
 static void test_hung_job_ends_at_deadline(void **state)
 {
     (void)state;
@@ -307,6 +332,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cross_check_under_mpiexec, set_mark, none_left),
         cmocka_unit_test_setup_teardown(test_help_once, set_mark, none_left),
         cmocka_unit_test_setup_teardown(test_map_under_mpiexec, set_mark, none_left),
+        cmocka_unit_test_setup_teardown(test_hostfile_localhost, set_mark, none_left),
         cmocka_unit_test_setup_teardown(test_hung_job_ends_at_deadline, set_mark, none_left),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -60,9 +60,7 @@ static void task_taken(long task, long nth)
 static void result_in(long task, int from, uint64_t sum, long results)
 {
     (void)sum;
-    printf(" %ld/%d", task, from);
-    if (results % 16 == 0)
-        printf("\n ");
+    printf("%s %ld/%d", results > 1 && results % 16 == 1 ? "\n " : "", task, from);
     fflush(stdout);
 }
 
@@ -95,9 +93,9 @@ static bool mpi_part(int part, long ranks, int argc, char **argv, int64_t timeou
     memcpy(args, argv, (size_t)argc * sizeof *args);
     args[argc] = "--part";
     args[argc + 1] = part == KILL ? "kill" : "stop";
-    printf("\npart %d: an MPI job of %ld ranks; rank %ld %s in its first task after task %ld\n", part == KILL ? 1 : 2, ranks,
-           g_victim, part == KILL ? "is killed (SIGKILL)" : "stops (SIGSTOP, as a machine that hangs)",
-           g_tasks / 3 - 1);
+    printf("\npart %d: an MPI job of %ld ranks; rank %ld %s in the first task it takes from task %ld on\n",
+           part == KILL ? 1 : 2, ranks, g_victim, part == KILL ? "is killed (SIGKILL)" : "stops (SIGSTOP, as a machine that hangs)",
+           g_tasks / 3);
     struct launch_end end;
     /* the job that is killed ends by itself: the deadline there is only a safety net */
     launch_self((int)ranks, NULL, args, part == KILL && timeout < 60 * NS_PER_S ? 60 * NS_PER_S : timeout, true,
@@ -122,8 +120,8 @@ static bool mpi_part(int part, long ranks, int argc, char **argv, int64_t timeou
         return true;
     }
     if (part == STOP && end.timed_out) {
-        printf("nothing died, so MPI noticed nothing: rank 0 waited for task results for ever (it had %ld of %ld);\n"
-               "the deadline ended the job, and every process of it is gone\n", got, g_tasks);
+        printf("nothing died, so MPI noticed nothing: rank 0 would have waited for ever for the stopped rank's\n"
+               "result (it had %ld of %ld); the deadline ended the job, and every process of it is gone\n", got, g_tasks);
         return true;
     }
     printf("UNEXPECTED: this is not what part %d shows\n", part == KILL ? 1 : 2);
