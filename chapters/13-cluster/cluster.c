@@ -85,6 +85,19 @@ uint64_t map_static(const struct job *job, struct rank_work *me)
     return total;
 }
 
+bool map_send_next(const struct job *job, int worker, long *next)
+{
+    if (*next >= job->tasks) {
+        CHECK_MPI(MPI_Send(NULL, 0, MPI_UINT64_T, worker, MAP_STOP, MPI_COMM_WORLD));
+        return false;
+    }
+    uint64_t task[3] = { (uint64_t)*next, 0, 0 };
+    job_slice(job->n, *next, job->tasks, &task[1], &task[2]);
+    CHECK_MPI(MPI_Send(task, 3, MPI_UINT64_T, worker, MAP_TASK, MPI_COMM_WORLD));
+    (*next)++;
+    return true;
+}
+
 static uint64_t deal(const struct job *job, int size, const struct map_hooks *hooks)
 {
     uint64_t total = 0;
@@ -99,14 +112,8 @@ static uint64_t deal(const struct job *job, int size, const struct map_hooks *ho
             if (hooks && hooks->result_in)
                 hooks->result_in((long)msg[0] - 1, st.MPI_SOURCE, msg[1], results);
         }
-        if (next < job->tasks) {
-            uint64_t task[3] = { (uint64_t)next, 0, 0 };
-            job_slice(job->n, next++, job->tasks, &task[1], &task[2]);
-            CHECK_MPI(MPI_Send(task, 3, MPI_UINT64_T, st.MPI_SOURCE, MAP_TASK, MPI_COMM_WORLD));
-        } else {
-            CHECK_MPI(MPI_Send(NULL, 0, MPI_UINT64_T, st.MPI_SOURCE, MAP_STOP, MPI_COMM_WORLD));
+        if (!map_send_next(job, st.MPI_SOURCE, &next))
             working--;
-        }
     }
     if (results != job->tasks)
         fatal("rank 0 got %ld results for %ld tasks", results, job->tasks);

@@ -79,8 +79,12 @@ enum { MAP_ASK = 1, MAP_TASK, MAP_STOP };
  * others) and fill in *me. With one rank, map_dynamic does every task itself. */
 uint64_t map_static(const struct job *job, struct rank_work *me);
 uint64_t map_dynamic(const struct job *job, struct rank_work *me, const struct map_hooks *hooks);
-/* map_dynamic's worker side (ranks 1..): ask, compute, until MAP_STOP. For other dealers
- * (the exercises' solutions). */
+/* The two halves of map_dynamic, for other dealers (the exercises' solutions):
+ * map_worker is a worker's side (ranks 1..): ask, compute, until MAP_STOP, adding to
+ * me->tasks and me->work_ns. map_send_next is the dealer's answer to a worker that
+ * asked: task *next (then *next moves on) and true, or MAP_STOP and false when
+ * *next is past the last task. */
 void map_worker(struct rank_work *me, const struct map_hooks *hooks);
+bool map_send_next(const struct job *job, int worker, long *next);
 
 #endif

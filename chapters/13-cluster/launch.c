@@ -245,6 +245,15 @@ void launch_self(int ranks, const char *const *mpiexec_opts, char **argv, int64_
     free(vg);
 }
 
+int launch_job(const char *label, int ranks, char **argv, int64_t timeout_ns)
+{
+    struct launch_end end;
+    char how[160];
+    launch_self(ranks, NULL, argv, timeout_ns, false, &end);
+    printf("%s: mpiexec: %s\n", label, launch_describe(&end, how, sizeof how));
+    return end.timed_out || !WIFEXITED(end.status) ? 1 : WEXITSTATUS(end.status);
+}
+
 const char *launch_describe(const struct launch_end *end, char *buf, size_t len)
 {
     if (end->timed_out)

@@ -60,6 +60,11 @@ void launch_parse(int argc, char **argv, const char *about, const struct cli_opt
 void launch_self(int ranks, const char *const *mpiexec_opts, char **argv, int64_t timeout_ns, bool capture,
                  struct launch_end *end);
 
+/* For a program whose launcher only runs the job: launch_self, its output going to
+ * ours, then one line "<label>: mpiexec: <how it ended>". Returns the status to exit
+ * with: mpiexec's, or 1 when it was killed or timed out. */
+int launch_job(const char *label, int ranks, char **argv, int64_t timeout_ns);
+
 /* One line about how the job ended: "exit 0", "killed by SIGKILL", "timed out". */
 const char *launch_describe(const struct launch_end *end, char *buf, size_t len);
 

@@ -25,7 +25,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 enum { HOST = 64, NCOL = 5 };
@@ -75,12 +74,8 @@ int main(int argc, char **argv)
                  opts, &cli, NULL);
 
     if (!launch_in_job()) { /* we are the launcher: run the job, and say how it ended */
-        struct launch_end end;
         printf("mpi_map: not started by mpiexec: running it with %ld ranks\n", ranks);
-        launch_self((int)ranks, NULL, argv, timeout, false, &end);
-        char how[160];
-        printf("mpi_map: mpiexec: %s\n", launch_describe(&end, how, sizeof how));
-        return end.timed_out || !WIFEXITED(end.status) ? 1 : WEXITSTATUS(end.status);
+        return launch_job("mpi_map", (int)ranks, argv, timeout);
     }
 
     int rank, size;

@@ -24,7 +24,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 static long g_ranks = 3, g_victim = 2, g_tasks = 48;
@@ -77,14 +76,8 @@ static bool deal(const struct job *job, int size)
         }
         while (next < job->tasks && done[next])
             next++;
-        if (next < job->tasks) {
-            uint64_t t[3] = { (uint64_t)next, 0, 0 };
-            job_slice(job->n, next++, job->tasks, &t[1], &t[2]);
-            CHECK_MPI(MPI_Send(t, 3, MPI_UINT64_T, st.MPI_SOURCE, MAP_TASK, MPI_COMM_WORLD));
-        } else {
-            CHECK_MPI(MPI_Send(NULL, 0, MPI_UINT64_T, st.MPI_SOURCE, MAP_STOP, MPI_COMM_WORLD));
+        if (!map_send_next(job, st.MPI_SOURCE, &next))
             working--;
-        }
     }
     CHECK_SYS(close(fd));
     uint64_t one = job_sum(0, job->n);
@@ -165,11 +158,10 @@ int main(int argc, char **argv)
             printf("job %d: %ld ranks; rank %ld dies halfway through\n", n, g_ranks, g_victim);
         else
             printf("job %d: %ld ranks, the same checkpoint file\n", n, g_ranks);
-        struct launch_end end;
-        launch_self((int)g_ranks, NULL, args, timeout, false, &end);
-        char how[160];
-        printf("job %d: mpiexec: %s\n\n", n, launch_describe(&end, how, sizeof how));
-        status = end.timed_out || !WIFEXITED(end.status) ? 1 : WEXITSTATUS(end.status);
+        char label[16];
+        snprintf(label, sizeof label, "job %d", n);
+        status = launch_job(label, (int)g_ranks, args, timeout);
+        printf("\n");
     }
     free(args);
     if (temporary)

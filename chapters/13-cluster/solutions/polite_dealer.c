@@ -16,7 +16,6 @@
 #include "launch.h"
 
 #include <stdlib.h>
-#include <sys/wait.h>
 
 static int64_t g_nap = 50 * NS_PER_US;
 
@@ -38,14 +37,8 @@ static uint64_t polite_deal(const struct job *job, int size)
         }
         if (msg[0] > 0)
             total += msg[1];
-        if (next < job->tasks) {
-            uint64_t task[3] = { (uint64_t)next, 0, 0 };
-            job_slice(job->n, next++, job->tasks, &task[1], &task[2]);
-            CHECK_MPI(MPI_Send(task, 3, MPI_UINT64_T, st.MPI_SOURCE, MAP_TASK, MPI_COMM_WORLD));
-        } else {
-            CHECK_MPI(MPI_Send(NULL, 0, MPI_UINT64_T, st.MPI_SOURCE, MAP_STOP, MPI_COMM_WORLD));
+        if (!map_send_next(job, st.MPI_SOURCE, &next))
             working--;
-        }
     }
     return total;
 }
@@ -73,13 +66,8 @@ int main(int argc, char **argv)
     struct cli cli = { 0 };
     launch_parse(argc, argv, "mpi_map's dynamic map with MPICH's polling dealer and with one that sleeps.", opts,
                  &cli, NULL);
-    if (!launch_in_job()) {
-        struct launch_end end;
-        launch_self((int)ranks, NULL, argv, timeout, false, &end);
-        char how[160];
-        printf("polite_dealer: mpiexec: %s\n", launch_describe(&end, how, sizeof how));
-        return end.timed_out || !WIFEXITED(end.status) ? 1 : WEXITSTATUS(end.status);
-    }
+    if (!launch_in_job())
+        return launch_job("polite_dealer", (int)ranks, argv, timeout);
 
     int rank, size;
     mpi_start(&argc, &argv, &rank, &size);
