@@ -4,7 +4,7 @@
  * launch_run on plain shell commands (no MPI needed): a command that ends by itself; a
  * tree of processes past its deadline, all killed and reaped, in the time given; an
  * orphan left behind by a command that ended, killed; SIGTERM to the launcher, which
- * dies of it and takes the tree along. Then, when MPICH and the chapter's programs are
+ * dies of it and takes the tree along; a launcher started with SIGCHLD ignored. Then, when MPICH and the chapter's programs are
  * there (else skipped), programs started by mpiexec itself, as on a cluster: a bad
  * option rejected by rank 0 alone, exit 2, no rank left waiting; --help printed once;
  * mpi_map's totals under `mpiexec -n 3`, and with a hostfile naming localhost (the
@@ -147,6 +147,28 @@ static void test_signal_stops_the_job(void **state)
     assert_true(WIFSIGNALED(status));
     assert_int_equal(WTERMSIG(status), SIGTERM);
     assert_int_equal(marked(), 0);
+}
+
+/* a parent may start us with SIGCHLD ignored (it is inherited across exec): then the
+ * kernel reaps children by itself, unless launch_run sets SIGCHLD back to default */
+static void run_with_sigchld_ignored(void *arg)
+{
+    (void)arg;
+    signal(SIGCHLD, SIG_IGN);
+    char *argv[] = { "sh", "-c", "exit 7", NULL };
+    struct launch_end end;
+    launch_run(argv, 20 * NS_PER_S, false, &end);
+    printf("timed out %d, exit %d\n", end.timed_out, WIFEXITED(end.status) ? WEXITSTATUS(end.status) : -1);
+}
+
+static void test_sigchld_ignored(void **state)
+{
+    (void)state;
+    static struct captured c;
+    int64_t t = now_ns();
+    capture(run_with_sigchld_ignored, NULL, 30 * NS_PER_S, &c);
+    assert_true(now_ns() - t < 10 * NS_PER_S);
+    assert_string_equal(c.out, "timed out 0, exit 7\n");
 }
 
 static void test_no_deadline_means_wait(void **state)
@@ -327,6 +349,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_deadline_kills_the_tree, set_mark, none_left),
         cmocka_unit_test_setup_teardown(test_orphan_is_killed, set_mark, none_left),
         cmocka_unit_test_setup_teardown(test_signal_stops_the_job, set_mark, none_left),
+        cmocka_unit_test_setup_teardown(test_sigchld_ignored, set_mark, none_left),
         cmocka_unit_test_setup_teardown(test_no_deadline_means_wait, set_mark, none_left),
         cmocka_unit_test_setup_teardown(test_bad_option_under_mpiexec, set_mark, none_left),
         cmocka_unit_test_setup_teardown(test_cross_check_under_mpiexec, set_mark, none_left),

@@ -127,6 +127,11 @@ void launch_run(char *const argv[], int64_t timeout_ns, bool capture, struct lau
     if (capture && !(end->out = calloc(1, 1)))
         die("calloc");
     CHECK_SYS(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0));
+    /* an ignored SIGCHLD (inherited across exec from some parents) would make the
+     * kernel reap our children itself, and waitpid would find none */
+    struct sigaction dfl = { .sa_handler = SIG_DFL };
+    sigemptyset(&dfl.sa_mask);
+    CHECK_SYS(sigaction(SIGCHLD, &dfl, NULL));
     sigset_t set, old;
     sigemptyset(&set);
     sigaddset(&set, SIGCHLD);
