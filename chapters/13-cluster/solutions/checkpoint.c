@@ -110,7 +110,7 @@ int main(int argc, char **argv)
         { "victim", CLI_INT, &g_victim, "the rank that dies in job 1 (0: none)", 0, 63, NULL, NULL },
         { "work", CLI_INT, &work, "the job, in millions of hashes", 1, 100000, "8", NULL },
         { "tasks", CLI_INT, &g_tasks, "tasks rank 0 deals out", 2, 10000, NULL, NULL },
-        { "file", CLI_STRING, &g_file, "the checkpoint file (kept); default: a temporary one", 0, 0, NULL, NULL },
+        { "file", CLI_STRING, &g_file, "the checkpoint file, kept at the end (none: a temporary one)", 0, 0, NULL, NULL },
         { "timeout", CLI_DURATION, &timeout, "how long each job may take", NS_PER_S, 3600 * NS_PER_S, NULL, NULL },
         { 0 },
     };
