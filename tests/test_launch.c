@@ -4,7 +4,8 @@
  * launch_run on plain shell commands (no MPI needed): a command that ends by itself; a
  * tree of processes past its deadline, all killed and reaped, in the time given; an
  * orphan left behind by a command that ended, killed; SIGTERM to the launcher, which
- * dies of it and takes the tree along; a launcher started with SIGCHLD ignored. Then, when MPICH and the chapter's programs are
+ * dies of it and takes the tree along; a launcher started with SIGCHLD ignored; MPICH's
+ * shared memory file left by a killed job removed, one still held kept. Then, when MPICH and the chapter's programs are
  * there (else skipped), programs started by mpiexec itself, as on a cluster: a bad
  * option rejected by rank 0 alone, exit 2, no rank left waiting; --help printed once;
  * mpi_map's totals under `mpiexec -n 3`, and with a hostfile naming localhost (the
@@ -169,6 +170,38 @@ static void test_sigchld_ignored(void **state)
     capture(run_with_sigchld_ignored, NULL, 30 * NS_PER_S, &c);
     assert_true(now_ns() - t < 10 * NS_PER_S);
     assert_string_equal(c.out, "timed out 0, exit 7\n");
+}
+
+/* MPICH's shared memory file, left by a job killed inside MPI_Init, is removed; one that
+ * a live process still holds is not */
+static void test_mpich_leftover_removed(void **state)
+{
+    (void)state;
+    char *argv[] = { "sh", "-c", "mktemp /dev/shm/mpich_shar_tmpXXXXXX && sleep 30", NULL };
+    struct launch_end end;
+    launch_run(argv, MS(300), true, &end);
+    assert_true(end.timed_out);
+    end.out[strcspn(end.out, "\n")] = '\0';
+    assert_non_null(strstr(end.out, "/dev/shm/mpich_shar_tmp"));
+    assert_int_equal(access(end.out, F_OK), -1);
+    free(end.out);
+}
+
+static void test_held_shm_file_kept(void **state)
+{
+    (void)state;
+    char path[] = "/dev/shm/mpich_shar_tmpXXXXXX";
+    int fd = mkstemp(path);
+    if (fd == -1)
+        die("mkstemp %s", path);
+    char *argv[] = { "sh", "-c", "exit 1", NULL };
+    struct launch_end end;
+    launch_run(argv, 5 * NS_PER_S, false, &end);
+    int there = access(path, F_OK);
+    CHECK_SYS(close(fd));
+    CHECK_SYS(unlink(path));
+    assert_int_equal(WEXITSTATUS(end.status), 1);
+    assert_int_equal(there, 0);
 }
 
 static void test_no_deadline_means_wait(void **state)
@@ -350,6 +383,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_orphan_is_killed, set_mark, none_left),
         cmocka_unit_test_setup_teardown(test_signal_stops_the_job, set_mark, none_left),
         cmocka_unit_test_setup_teardown(test_sigchld_ignored, set_mark, none_left),
+        cmocka_unit_test_setup_teardown(test_mpich_leftover_removed, set_mark, none_left),
+        cmocka_unit_test_setup_teardown(test_held_shm_file_kept, set_mark, none_left),
         cmocka_unit_test_setup_teardown(test_no_deadline_means_wait, set_mark, none_left),
         cmocka_unit_test_setup_teardown(test_bad_option_under_mpiexec, set_mark, none_left),
         cmocka_unit_test_setup_teardown(test_cross_check_under_mpiexec, set_mark, none_left),

@@ -20,7 +20,10 @@
  *  - signals: SIGINT, SIGTERM, SIGHUP and SIGCHLD are blocked while it waits and read
  *    from a signalfd, so an interrupt is one more event of the wait loop, beside the
  *    deadline and a child's end; on an interrupt the job is killed, then the signal is
- *    raised again, and the caller dies of it as it would have.
+ *    raised again, and the caller dies of it as it would have;
+ *  - MPICH's leftovers: a job killed inside MPI_Init can leave MPICH's shared memory
+ *    file (/dev/shm/mpich_shar_tmp...) behind; after a job that did not end cleanly,
+ *    such a file that appeared meanwhile and that no process holds is removed.
  * Call it when the caller has no other children (they would be reaped, or killed).
  */
 #ifndef WORKBOOK_LAUNCH_H

@@ -23,11 +23,12 @@
  * run goes through every P, MPI then pool), so a slow spell hits all points alike.
  *
  * Run:  ./mpi_bench [--max-ranks 4] [--work 120] [--repeat 5] [--data FILE]
- * Look for: static and the pool both near min(P, cores) times faster; dynamic a rank
- * behind (rank 0 deals, and polls while it waits); past the cores, MPI's polling ranks
- * taking turns with the working ones; a round trip of about a microsecond on MPI across
- * two cores (nobody sleeps) against the pool's several, but milliseconds on MPI when the
- * two ranks share a core; a start of a hundred milliseconds against one.
+ * Look for: static and the pool both near min(P, cores) times faster; dynamic behind
+ * (rank 0 deals, and polls while it waits: whenever it shares a core with a worker, a
+ * task waits for a time slice); past the cores, MPI's polling ranks taking turns with
+ * the working ones; a round trip of about a microsecond on MPI across two cores (nobody
+ * sleeps) against the pool's several, but milliseconds on MPI when the two ranks share a
+ * core; a start of a tenth of a second against a millisecond.
  */
 #include "launch.h"
 #include "pool_job.h"
