@@ -1,7 +1,7 @@
 /* launch.c: start an MPI job from a plain program, with a deadline (see launch.h). */
 #include "launch.h"
+#include "leftovers.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -99,69 +98,6 @@ static int kill_tree(int64_t deadline)
             return nseen;
         }
         sleep_ns(NS_PER_MS);
-    }
-}
-
-/* Is `path` open or mapped by any process we can look at? */
-static bool in_use(const char *path)
-{
-    DIR *proc = opendir("/proc");
-    if (!proc)
-        die("opendir /proc");
-    bool used = false;
-    size_t len = strlen(path);
-    for (struct dirent *e; !used && (e = readdir(proc));) {
-        if (e->d_name[0] < '1' || e->d_name[0] > '9')
-            continue;
-        char dir[300], link[PATH_MAX], line[PATH_MAX + 128];
-        snprintf(dir, sizeof dir, "/proc/%s/fd", e->d_name);
-        DIR *fds = opendir(dir);
-        for (struct dirent *f; fds && !used && (f = readdir(fds));) {
-            char fd[600];
-            snprintf(fd, sizeof fd, "%s/%s", dir, f->d_name);
-            ssize_t n = readlink(fd, link, sizeof link - 1);
-            used = n == (ssize_t)len && memcmp(link, path, len) == 0;
-        }
-        if (fds)
-            closedir(fds);
-        snprintf(dir, sizeof dir, "/proc/%s/maps", e->d_name);
-        FILE *maps = fopen(dir, "r");
-        while (maps && !used && fgets(line, sizeof line, maps)) {
-            char *p = strstr(line, path);
-            used = p && (p[len] == '\n' || p[len] == '\0');
-        }
-        if (maps)
-            fclose(maps);
-    }
-    closedir(proc);
-    return used;
-}
-
-/* MPICH keeps a machine's shared memory in a file, /dev/shm/mpich_shar_tmpXXXXXX
- * (/tmp/... when /dev/shm is not writable), made with mkstemp by one rank, and
- * unlinked inside MPI_Init once every rank of the machine has mapped it. A job killed
- * before that leaves the file behind. After a job that did not end cleanly, remove
- * such files of ours that appeared while it ran and that no process holds any more. */
-static void remove_mpich_leftovers(time_t since)
-{
-    static const char *const dirs[] = { "/dev/shm", "/tmp" };
-    for (size_t i = 0; i < ARRAY_LEN(dirs); i++) {
-        DIR *d = opendir(dirs[i]);
-        for (struct dirent *e; d && (e = readdir(d));) {
-            char path[PATH_MAX];
-            struct stat st;
-            if (strncmp(e->d_name, "mpich_shar_tmp", 14) != 0)
-                continue;
-            snprintf(path, sizeof path, "%s/%s", dirs[i], e->d_name);
-            if (lstat(path, &st) == -1 || !S_ISREG(st.st_mode) || st.st_uid != getuid() || st.st_mtime < since ||
-                in_use(path))
-                continue;
-            if (unlink(path) == -1 && errno != ENOENT)
-                die("unlink %s", path);
-            fprintf(stderr, "launch: removed %s, MPICH's shared memory, left by the job\n", path);
-        }
-        if (d)
-            closedir(d);
     }
 }
 

@@ -23,7 +23,8 @@
  *    raised again, and the caller dies of it as it would have;
  *  - MPICH's leftovers: a job killed inside MPI_Init can leave MPICH's shared memory
  *    file (/dev/shm/mpich_shar_tmp...) behind; after a job that did not end cleanly,
- *    such a file that appeared meanwhile and that no process holds is removed.
+ *    such a file that appeared meanwhile and that no process holds is removed
+ *    (leftovers.c).
  * Call it when the caller has no other children (they would be reaped, or killed).
  */
 #ifndef WORKBOOK_LAUNCH_H
