@@ -114,11 +114,10 @@ static inline void atomic_incref(struct rc_obj *o)
 static inline void atomic_decref(struct rc_obj *o)
 {
     /* release: this thread's writes to the object happen before whoever frees it;
-     * acquire (the fence) for the thread that frees it */
-    if (atomic_fetch_sub_explicit(&o->count, 1, memory_order_release) == 1) {
-        atomic_thread_fence(memory_order_acquire);
+     * acquire: the thread that frees it sees them (on x86 both come free with the
+     * locked instruction) */
+    if (atomic_fetch_sub_explicit(&o->count, 1, memory_order_acq_rel) == 1)
         o->dealloc(o);
-    }
 }
 
 /* ---- biased (PEP 703), immortal objects included ---- */

@@ -98,13 +98,8 @@ static void measure(int n, long stops, int64_t ccall, bool detach, double *pause
         stw_start(&w);
     }
     atomic_store(&stop, true);
-    uint64_t ticks = 0;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++)
         CHECK_PT(pthread_join(m[i].th, NULL));
-        ticks += m[i].ticks;
-    }
-    if (ticks == 0)
-        fatal("the mutators did no work");
     stw_destroy(&w);
     free(m);
 }

@@ -33,6 +33,10 @@ void stw_register(struct stw_world *w, struct stw_thread *t, const char *name)
     t->parks = 0;
     atomic_init(&t->state, STW_DETACHED);
     CHECK_PT(pthread_mutex_lock(&w->mutex));
+    /* not in the middle of a stop: its countdown did not count this thread (CPython
+     * holds the runtime's HEAD_LOCK for the whole stop, which has the same effect) */
+    while (w->requested)
+        CHECK_PT(pthread_cond_wait(&w->restarted, &w->mutex));
     if (w->n == STW_MAX)
         fatal("stw_register: more than %d threads", STW_MAX);
     w->threads[w->n++] = t;

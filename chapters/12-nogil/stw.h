@@ -61,7 +61,8 @@ struct stw_thread {
 void stw_init(struct stw_world *w);
 void stw_destroy(struct stw_world *w);
 
-/* A new thread joins DETACHED and attaches; it leaves by stw_unregister. */
+/* A new thread joins DETACHED (after any stop in progress) and attaches; it leaves
+ * by stw_unregister, which a stop in progress counts as parked. */
 void stw_register(struct stw_world *w, struct stw_thread *t, const char *name);
 void stw_unregister(struct stw_thread *t);
 

@@ -1,0 +1,23 @@
+# refcount.gp: ns per incref+decref pair, per thread, for the kinds of reference count.
+# data: chapters/12-nogil/refcount --data (threads, plain_own, atomic_own, atomic_shared,
+#   biased_own, biased_shared, immortal, plain_shared or NaN, cores)
+data = ARG1; out = ARG2
+load system("dirname '".ARG0."'")."/style.gp"
+
+stats data using 1 nooutput
+maxt = STATS_max
+set title "One incref + decref: what the GIL's plain count becomes without the GIL"
+set xrange [0.7:maxt + 0.3]
+set xtics 1
+set xlabel "threads, each doing increfs and decrefs"
+set logscale y 10
+set ylabel "ns per incref+decref, per thread (median; log scale)"
+set yrange [0.3:1000]
+set key top left font ",10" spacing 1
+plot data using 1:2 with linespoints lt 3 title "plain, own object (the GIL build)", \
+     ''   using 1:3 with linespoints lt 1 dt 2 title "atomic, own object", \
+     ''   using 1:4 with linespoints lt 1 title "atomic, one object for all", \
+     ''   using 1:5 with linespoints lt 6 dt 2 title "biased, own object (owner: plain store)", \
+     ''   using 1:6 with linespoints lt 2 title "biased, one object for all (non-owners: atomic)", \
+     ''   using 1:7 with linespoints lt 4 title "immortal, one object for all (nothing written)", \
+     ''   using 1:8 with linespoints lt 7 dt 3 title "plain, one object for all: a data race, wrong"
