@@ -16,6 +16,12 @@ stats data using 3 every ::0::0 nooutput
 atomic1 = STATS_max
 stats data using 4 every ::0::0 nooutput
 biased1 = STATS_max
+stats data using 5 every ::0::0 nooutput
+ova = STATS_max
+stats data using 6 every ::0::0 nooutput
+ovb = STATS_max
+ovlo = ova < ovb ? ova : ovb
+ovhi = ova > ovb ? ova : ovb
 
 set multiplot layout 1, 2 title "One interpreter, three builds: with the GIL, and free-threaded" font ",15" \
     margins 0.07, 0.98, 0.2, 0.88 spacing 0.09, 0
@@ -38,10 +44,9 @@ unset arrow 1
 unset label 1
 set xrange [-0.6:1.6]
 set xtics ("atomic counts" 0, "biased counts,\nimmortal constant" 1) scale 0
-set xlabel "free-threaded build, one thread"
+set xlabel "free-threaded build, one thread" offset 0, -1.3
 set ylabel "slower than the GIL build, one thread (%)"
-set yrange [*:*]
-set offsets 0, 0, graph 0.2, graph 0.05
+set yrange [(ovlo < 0 ? 1.4 * ovlo : 0):(ovhi > 0 ? 1.3 * ovhi : 1)]
 set boxwidth 0.5
 set style fill solid 0.85 border -1
 set grid noxtics

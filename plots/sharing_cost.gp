@@ -11,6 +11,8 @@ stats data index 0 using 1 nooutput
 maxt = STATS_max
 stats data index 0 using 10 nooutput
 cores = STATS_max
+stats data index 1 using 4 nooutput
+maxpct = STATS_max
 
 set multiplot layout 1, 2 title "What a shared word costs without a GIL" font ",15" \
     margins 0.07, 0.98, 0.2, 0.88 spacing 0.09, 0
@@ -35,8 +37,7 @@ set xrange [-0.6:2.6]
 set xtics ("no fence" 0, "mfence between" 1, "seq\\_cst store, load" 2) scale 0
 set xlabel "x = 1; r1 = y   ||   y = 1; r2 = x"
 set ylabel "trials that ended r1 = r2 = 0 (%)"
-set yrange [0:*]
-set offsets 0, 0, graph 0.25, 0
+set yrange [0:(maxpct > 0 ? 1.3 * maxpct : 1)]
 set boxwidth 0.6
 set style fill solid 0.85 border -1
 set grid noxtics

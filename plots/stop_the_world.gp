@@ -17,7 +17,7 @@ set multiplot layout 1, 2 title "Stopping the world: every thread parked at a sa
     margins 0.07, 0.98, 0.2, 0.88 spacing 0.09, 0
 set xrange [0.6:maxt + 0.4]
 set xtics 1
-set xlabel "running threads (ticks of ~40 ns, a safe point after each)"
+set xlabel "running threads (ticks of about 40 ns, a safe point after each)"
 set logscale y 10
 set ylabel "pause, µs: request to all parked (log scale)"
 set yrange [0.5:1e5]
@@ -32,7 +32,7 @@ unset arrow 1
 unset label 1
 set xrange [-0.6:1.6]
 set xtics ("C call attached\n(no safe point)" 0, "C call detached\n(Py\\_BEGIN\\_ALLOW\\_THREADS)" 1) scale 0
-set xlabel sprintf("one thread in C calls of %.0f ms, beside the others", ccall_ms)
+set xlabel sprintf("one thread in C calls of %.0f ms, beside the others", ccall_ms) offset 0, -1.3
 set ylabel "pause, µs (median; bar: 10th to 90th percentile; log scale)"
 set boxwidth 0.5
 set style fill solid 0.85 border -1

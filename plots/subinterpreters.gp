@@ -37,7 +37,7 @@ unset arrow 1
 unset label 1
 set xrange [-0.6:2.6]
 set xtics ("thread" 0, "interpreter\n(ours: a GIL only)" 1, "process\n(fork)" 2) scale 0
-set xlabel "start one, run nothing, end it"
+set xlabel "start one, run nothing, end it" offset 0, -1.3
 set logscale y 10
 set ylabel "µs (median; bar: 10th to 90th percentile; log scale)"
 set yrange [1:3000]
@@ -53,7 +53,7 @@ set xrange [40:100000]
 set logscale x 2
 set xtics ("64 B" 64, "1 KiB" 1024, "4 KiB" 4096, "16 KiB" 16384, "64 KiB" 65536) scale 1
 set grid xtics
-set xlabel "message size (log scale)"
+set xlabel "message size (log scale)" offset 0, 0
 set ylabel "µs per message, through chapter 02's queue (log scale)"
 set yrange [0.05:100]
 set key top left font ",10"

@@ -1,7 +1,7 @@
 # chapter 12's experiments and figures (see mk/plots.mk)
 $(eval $(call experiment,12-nogil,sharing_cost,plain and atomic increments on shared and private cache lines; the litmus test))
 $(eval $(call figure,sharing_cost,sharing_cost))
-$(eval $(call experiment,12-nogil,refcount,one incref+decref: plain, atomic, biased, immortal))
+$(eval $(call experiment,12-nogil,refcount,one incref+decref four ways (plain atomic biased immortal)))
 $(eval $(call figure,refcount,refcount))
 $(eval $(call experiment,12-nogil,stop_the_world,the pause to stop every thread at a safe point))
 $(eval $(call figure,stop_the_world,stop_the_world))
