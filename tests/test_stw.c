@@ -56,7 +56,8 @@ static void *runner_main(void *arg)
     return NULL;
 }
 
-static void start_runners(struct runner *r, int n, struct stw_world *w, atomic_bool *stop)
+/* Starts n runners; with `wait`, returns once each has registered and is running. */
+static void start_runners(struct runner *r, int n, struct stw_world *w, atomic_bool *stop, bool wait)
 {
     for (int i = 0; i < n; i++) {
         r[i].w = w;
@@ -66,9 +67,17 @@ static void start_runners(struct runner *r, int n, struct stw_world *w, atomic_b
         atomic_init(&r[i].attached_after, false);
         assert_int_equal(pthread_create(&r[i].th, NULL, runner_main, &r[i]), 0);
     }
-    for (int i = 0; i < n; i++) /* all registered and running */
+    for (int i = 0; wait && i < n; i++)
         for (int64_t until = now_ns() + 5 * NS_PER_S; atomic_load(&r[i].progress) == 0 && now_ns() < until;)
             sleep_ns(NS_PER_MS);
+}
+
+/* Waits (5 s at most) until the runner is inside its call. */
+static void wait_in_call(struct runner *r)
+{
+    for (int64_t until = now_ns() + 5 * NS_PER_S; !atomic_load(&r->in_call) && now_ns() < until;)
+        sleep_ns(NS_PER_MS);
+    assert_true(atomic_load(&r->in_call));
 }
 
 static void test_parks_everyone_and_releases(void **state)
@@ -79,7 +88,7 @@ static void test_parks_everyone_and_releases(void **state)
     atomic_bool stop;
     atomic_init(&stop, false);
     struct runner r[N] = { 0 };
-    start_runners(r, N, &w, &stop);
+    start_runners(r, N, &w, &stop, true);
     for (int round = 0; round < 5; round++) {
         int stragglers = -1;
         assert_int_equal(stw_stop(&w, 10 * NS_PER_S, &stragglers), 0);
@@ -116,16 +125,9 @@ static void test_detached_thread_is_parked_for_it(void **state)
     atomic_bool stop;
     atomic_init(&stop, false);
     struct runner r[2] = { { .block = 300 * NS_PER_MS }, { 0 } };
-    start_runners(&r[1], 1, &w, &stop);
-    r[0].w = &w;
-    r[0].stop = &stop;
-    atomic_init(&r[0].progress, 0);
-    atomic_init(&r[0].in_call, false);
-    atomic_init(&r[0].attached_after, false);
-    assert_int_equal(pthread_create(&r[0].th, NULL, runner_main, &r[0]), 0);
-    for (int64_t until = now_ns() + 5 * NS_PER_S; !atomic_load(&r[0].in_call) && now_ns() < until;)
-        sleep_ns(NS_PER_MS);
-    assert_true(atomic_load(&r[0].in_call));
+    start_runners(&r[1], 1, &w, &stop, true);
+    start_runners(&r[0], 1, &w, &stop, false);
+    wait_in_call(&r[0]);
     assert_int_equal(stw_stop(&w, 10 * NS_PER_S, NULL), 0);
     assert_true(atomic_load(&r[0].in_call)); /* stopped while it was still in its call */
     assert_int_equal(atomic_load(&r[0].t.state), STW_SUSPENDED);
@@ -152,15 +154,9 @@ static void test_no_safe_point_times_out(void **state)
     atomic_bool stop;
     atomic_init(&stop, false);
     struct runner r[2] = { { .busy = 500 * NS_PER_MS }, { 0 } };
-    start_runners(&r[1], 1, &w, &stop);
-    r[0].w = &w;
-    r[0].stop = &stop;
-    atomic_init(&r[0].progress, 0);
-    atomic_init(&r[0].in_call, false);
-    atomic_init(&r[0].attached_after, false);
-    assert_int_equal(pthread_create(&r[0].th, NULL, runner_main, &r[0]), 0);
-    for (int64_t until = now_ns() + 5 * NS_PER_S; !atomic_load(&r[0].in_call) && now_ns() < until;)
-        sleep_ns(NS_PER_MS);
+    start_runners(&r[1], 1, &w, &stop, true);
+    start_runners(&r[0], 1, &w, &stop, false);
+    wait_in_call(&r[0]);
     int stragglers = 0;
     int64_t t0 = now_ns();
     assert_int_equal(stw_stop(&w, 50 * NS_PER_MS, &stragglers), ETIMEDOUT);
@@ -177,12 +173,57 @@ static void test_no_safe_point_times_out(void **state)
     stw_destroy(&w);
 }
 
+/* A thread that registers while a stop waits for another one must not count as that
+ * other thread: the stop may return only once the busy thread has parked. (Before
+ * stw_register waited out a stop in progress, the newcomer was parked and counted in
+ * the busy thread's place, and the stop returned with a thread still running.) */
+struct stopper {
+    struct stw_world *w;
+    struct runner *busy;
+    int rc;
+    bool busy_at_return;
+};
+
+static void *stopper_main(void *arg)
+{
+    struct stopper *s = arg;
+    s->rc = stw_stop(s->w, 5 * NS_PER_S, NULL);
+    s->busy_at_return = atomic_load(&s->busy->in_call);
+    return NULL;
+}
+
+static void test_register_during_stop(void **state)
+{
+    (void)state;
+    struct stw_world w;
+    stw_init(&w);
+    atomic_bool stop;
+    atomic_init(&stop, false);
+    struct runner r[2] = { { .busy = 300 * NS_PER_MS }, { 0 } };
+    start_runners(&r[0], 1, &w, &stop, false);
+    wait_in_call(&r[0]);
+    struct stopper s = { .w = &w, .busy = &r[0] };
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, stopper_main, &s), 0);
+    sleep_ns(30 * NS_PER_MS); /* the stop is waiting for the busy thread */
+    start_runners(&r[1], 1, &w, &stop, false);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(s.rc, 0);
+    assert_false(s.busy_at_return); /* every registered thread had parked */
+    stw_start(&w);
+    atomic_store(&stop, true);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_join(r[i].th, NULL), 0);
+    stw_destroy(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parks_everyone_and_releases),
         cmocka_unit_test(test_detached_thread_is_parked_for_it),
         cmocka_unit_test(test_no_safe_point_times_out),
+        cmocka_unit_test(test_register_during_stop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
