@@ -1,5 +1,24 @@
-/* queue.c: a bounded multi-producer, multi-consumer queue of byte messages in shared
- * memory (see queue.h for the API and its Python counterpart).
+/* queue.c: queue_simple.c's queue, made to survive the death of any process that uses
+ * it, at any instant (see queue.h for the API and its Python counterpart).
+ *
+ * Read queue_simple.c first: the same ring of slots behind one process-shared mutex,
+ * with two condition variables to sleep on. A process that dies inside that queue can
+ * stop every other one, and what follows is the answer to each way it can:
+ *   - its mutex is not robust: a process killed holding it leaves it locked for good,
+ *     and the others sleep in pthread_mutex_lock for ever (queue_killed_simple shows
+ *     it). Here the mutex is PTHREAD_MUTEX_ROBUST: the next process to lock it gets
+ *     EOWNERDEAD, and since every put and get commits with one 8-byte store, the repair
+ *     has nothing to fix in the ring (see "The lock" and "Designed so that", below);
+ *   - its condition variables keep their bookkeeping in the shared memory, where a
+ *     process killed inside a wait or a signal leaves it wedged for everybody. Here
+ *     waiters sleep on futex words, which hold nothing but the word ("Waiting", and
+ *     "Why not condition variables?");
+ *   - a wake-up can die with the process that was woken, or that owed it: here no
+ *     sleeper sleeps more than LOOK_NS at a time without looking for itself.
+ * It also adds named queues (shm_open, and a table of attached processes so that the
+ * last one removes the name), queue_get_claim for the pool, statistics and test hooks.
+ * The ring (the counters, the slot arithmetic, the range checks) is the same as in
+ * queue_simple.c on purpose, so that the two differ only in what is above.
  *
  * The layout, all inside one shared mapping:
  *
@@ -433,13 +452,6 @@ struct queue_stats queue_stats(struct queue *q)
     };
     unlock(q);
     return st;
-}
-
-const char *queue_status_name(int status)
-{
-    static const char *const names[] = { "QUEUE_OK", "QUEUE_FULL", "QUEUE_EMPTY", "QUEUE_CLOSED",
-                                         "QUEUE_TOO_BIG" };
-    return status >= 0 && (size_t)status < ARRAY_LEN(names) ? names[status] : "QUEUE_?";
 }
 
 /* ---- making, attaching, detaching --------------------------------------------------- */

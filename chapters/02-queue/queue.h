@@ -1,8 +1,12 @@
 /* queue.h: a bounded queue of byte messages in shared memory, for processes.
  *
  * What multiprocessing.Queue gives Python programs, in C, with the machinery in view:
- * a ring of fixed-size slots in a MAP_SHARED mapping, one process-shared robust mutex,
- * and two futex words that waiting puts and gets sleep on.
+ * a ring of fixed-size slots in a MAP_SHARED mapping and a process-shared lock. Two
+ * files implement it; a program links one of them:
+ *   queue_simple.c  the textbook form, to read first: one mutex, two condition
+ *                   variables; queue_new, put, get, close, the hints and queue_detach
+ *   queue.c         everything below, robust: a robust mutex, and two futex words that
+ *                   waiting puts and gets sleep on
  *
  *   Python (multiprocessing.Queue)          C
  *   q = Queue(3)                            q = queue_new(3, 64);  (3 messages of <= 64 B)
@@ -23,9 +27,9 @@
  *    with queue_open(name). The name is removed when the last attached process
  *    detaches, and by any attached process that SIGINT or SIGTERM ends.
  *
- * A process killed at any instant, even holding the queue's lock or asleep in a wait,
- * leaves the queue intact for the others, and never blocks their puts and gets
- * (queue.c says how).
+ * With queue.c, a process killed at any instant, even holding the queue's lock or
+ * asleep in a wait, leaves the queue intact for the others, and never blocks their puts
+ * and gets (queue.c says how). With queue_simple.c it can hang them all (queue_killed).
  *
  * Create, open and detach queues from one thread of a process; puts and gets may come
  * from any thread of any process that has the queue.
@@ -88,7 +92,13 @@ bool queue_full(struct queue *q);
 
 long queue_capacity(const struct queue *q);
 size_t queue_max_msg(const struct queue *q);
-const char *queue_status_name(int status); /* "QUEUE_FULL", ... */
+/* "QUEUE_FULL", ...: here, so that queue.c and queue_simple.c share it */
+static inline const char *queue_status_name(int status)
+{
+    static const char *const names[] = { "QUEUE_OK", "QUEUE_FULL", "QUEUE_EMPTY", "QUEUE_CLOSED",
+                                         "QUEUE_TOO_BIG" };
+    return status >= 0 && (size_t)status < ARRAY_LEN(names) ? names[status] : "QUEUE_?";
+}
 
 /* For a consumer that must know, whatever instant it dies at, whether it had taken a
  * message (the process pool does). claim(seq, msg, len, arg) runs inside the queue's
