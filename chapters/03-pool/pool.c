@@ -1,4 +1,20 @@
-/* pool.c: a process pool on two of 02-queue's queues (see pool.h for the API).
+/* pool.c: pool_simple.c's pool, made to notice a worker's death (see pool.h for the API).
+ *
+ * Read pool_simple.c first: workers forked over two pipes, one for tasks and one for
+ * results. When a worker dies in the middle of a task, nothing there can tell: the
+ * task has left the tasks pipe, no result will come, and its pool_get times out for
+ * ever; nor is the worker replaced, and the pool shrinks (pool_killed_simple). Here:
+ *   - a worker, as it takes a task, stamps its record in shared memory with the task,
+ *     inside the tasks queue's critical section (queue_get_claim), so that whatever
+ *     instant it dies at, the parent can tell whether it had taken a task, which one,
+ *     and whether its result went out ("A worker that dies", below). A pipe's read
+ *     has no such hook: tasks and results travel through 02-queue's queues instead;
+ *   - the parent looks after its workers whenever it waits (waitpid with WNOHANG every
+ *     10 ms), reports the task that died with one as POOL_DIED, and forks a new worker.
+ * It also adds map with chunks, terminate, pool_running and pool_replaced, and a rule
+ * on outstanding tasks where pool_simple.c reads results while the tasks pipe is full.
+ * The message headers and the table of results by task id are pool_simple.c's, on
+ * purpose.
  *
  * The parts:
  *
@@ -549,11 +565,4 @@ pid_t pool_running(struct pool *p, pool_task t)
 long pool_replaced(const struct pool *p)
 {
     return p->replaced;
-}
-
-const char *pool_status_name(int status)
-{
-    static const char *const names[] = { "POOL_OK", "POOL_TIMEOUT", "POOL_FAILED", "POOL_DIED",
-                                         "POOL_CANCELLED", "POOL_TOO_BIG" };
-    return status >= 0 && (size_t)status < ARRAY_LEN(names) ? names[status] : "POOL_?";
 }

@@ -10,10 +10,16 @@
  *   p.terminate()                            pool_terminate(p);
  *                                            pool_free(p);  (terminates what still runs)
  *
+ * Two files implement it; a program links one of them:
+ *   pool_simple.c  to read first: workers forked over two pipes; pool_new, apply_async,
+ *                  ready, get, close, join, free and pool_workers
+ *   pool.c         everything here, on 02-queue's queue, with dead workers reported
+ *                  and replaced (as below)
+ *
  * The workers are forked by pool_new, so a task is named by a plain function pointer:
  * the children are copies of the parent, code at the same addresses. Each worker runs
- * task after task. A worker that dies in the middle of a task (a crash, SIGKILL) is
- * noticed: that task's result says POOL_DIED with the worker's pid and the signal, a
+ * task after task. With pool.c, a worker that dies in the middle of a task (a crash,
+ * SIGKILL) is noticed: that task's result says POOL_DIED with the worker's pid and the signal, a
  * new worker takes its place and every other result is unaffected.
  *
  * Use a pool from one thread of the process that made it.
@@ -70,6 +76,12 @@ int pool_workers(struct pool *p, pid_t *pids, int max);
 /* The pid of the worker running task t right now, or 0. */
 pid_t pool_running(struct pool *p, pool_task t);
 long pool_replaced(const struct pool *p); /* workers replaced after an abnormal end */
-const char *pool_status_name(int status);
+/* "POOL_DIED", ...: here, so that pool.c and pool_simple.c share it */
+static inline const char *pool_status_name(int status)
+{
+    static const char *const names[] = { "POOL_OK", "POOL_TIMEOUT", "POOL_FAILED", "POOL_DIED",
+                                         "POOL_CANCELLED", "POOL_TOO_BIG" };
+    return status >= 0 && (size_t)status < ARRAY_LEN(names) ? names[status] : "POOL_?";
+}
 
 #endif
