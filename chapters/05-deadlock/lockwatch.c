@@ -1,4 +1,18 @@
-/* lockwatch.c: the bookkeeping behind the deadlock reports (see lockwatch.h).
+/* lockwatch.c: lockwatch_simple.c's named lock, grown into a deadlock detector (see
+ * lockwatch.h).
+ *
+ * Read lockwatch_simple.c first: a default mutex and, beside it, the name of the thread
+ * that took it, so that a timed lock that gives up can say who has the lock. A name
+ * alone cannot tell a holder that is merely slow from one caught in a deadlock, and a
+ * thread stuck behind a deadlock learns nothing of it (who_holds_simple). Here:
+ *   - every wait is recorded ("I wait for A") before the thread blocks, so a timed lock
+ *     that gives up follows the chain of waits: to a holder that is busy, to one that
+ *     has ended, or round a cycle, which it names even for a bystander (wait_chain);
+ *   - threads of its own (wthread_start) record when they end, and a watchdog over
+ *     progress (wthread_join_all) catches a hang on locks that have no timeout;
+ *   - a report of every held lock (watch_report), with the kernel's view of each thread.
+ * The struct and the timed lock's CLOCK_REALTIME deadline are lockwatch_simple.c's, on
+ * purpose.
  *
  * One mutex, g_book, guards every record here: which thread waits for which lock, who
  * took each lock last, the list of live threads and locks, the progress clock. A

@@ -20,6 +20,11 @@
  *                                   ETIMEDOUT after a second with no progress
  *   watch_report();                 every held lock: holder, waiters, the kernel's view
  *
+ * Two files implement it; a program links one of them:
+ *   lockwatch_simple.c  to read first: the wlock_ calls only, and a timed lock's report
+ *                       names the holder, no more ("ab waits for B, held by ba")
+ *   lockwatch.c         everything here
+ *
  * The structs must stay in place while the module knows them: a wthread from its
  * start until it is joined, a wlock from wlock_init to wlock_destroy.
  * Progress is any lock taken, any thread started or ended, or a call to
