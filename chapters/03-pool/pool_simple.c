@@ -60,7 +60,7 @@ struct pool {
 
 static noreturn void worker_main(struct pool *p)
 {
-    unsigned char *in = malloc(p->msg), *out = malloc(p->msg);
+    unsigned char *in = malloc(p->msg), *out = calloc(1, p->msg); /* whole messages go out: none uninitialised */
     if (!in || !out)
         die_child("malloc");
     for (;;) {
@@ -90,7 +90,7 @@ struct pool *pool_new(int workers, size_t max_msg)
         fatal("pool_new: %d workers (1..%d), messages of %zu bytes (%zu..%d)", workers, MAX_WORKERS, max_msg,
               sizeof(struct msg) + 8, PIPE_BUF);
     struct pool *p = calloc(1, sizeof *p);
-    if (!p || !(p->buf = malloc(max_msg)))
+    if (!p || !(p->buf = calloc(1, max_msg))) /* whole messages go out: none uninitialised */
         die("calloc");
     p->nworkers = workers;
     p->msg = max_msg;
