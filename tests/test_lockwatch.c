@@ -7,7 +7,8 @@
  * test_lockwatch_simple.c includes this file with LOCKWATCH_SIMPLE defined, linked with
  * lockwatch_simple.c: the cases about a lock and its holder's name, with the reports it
  * gives (the holder's name and no more: an ABBA deadlock is not named a cycle). Its
- * threads are plain pthreads, through the two stand-ins below. */
+ * threads are plain pthreads, through the two stand-ins below (wthread_start's set-up
+ * of the struct is lockwatch.c's, line for line, on purpose). */
 #include "../chapters/05-deadlock/lockwatch.h"
 #include "testutil.h"
 
