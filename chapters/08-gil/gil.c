@@ -1,4 +1,16 @@
-/* gil.c: the simulated GIL (see gil.h), following CPython's Python/ceval_gil.c.
+/* gil.c: gil_simple.c's GIL with the rest of CPython's (see gil.h), following CPython's
+ * Python/ceval_gil.c.
+ *
+ * Read gil_simple.c first: take, drop, the switch interval and the drop request, in
+ * the same steps as below. What it lacks, and this file adds:
+ *   - forced switching (step 4): a thread that drops the GIL on request waits until
+ *     another thread has taken it. Without that wait the dropper, already running,
+ *     often takes the GIL straight back while the waiter is still waking up, and the
+ *     waiter must wait out another interval (gil_retake measures how often);
+ *   - the old GIL of Python 2, and a mode with no GIL, for the experiments;
+ *   - the log of every acquisition, the counters, and a live check of the invariant;
+ *   - the eval breaker as a flag of its own, beside the drop request, as in CPython.
+ * The steps keep gil_simple.c's numbers and, but for the forcing, its lines, on purpose.
  *
  * The new GIL (CPython 3.2+), step by step. T is a thread that wants the GIL, H the
  * thread that holds it.

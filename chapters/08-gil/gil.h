@@ -24,6 +24,9 @@
  *   sys.setcheckinterval(100) (Python 2)      cfg.check_interval = 100
  *   a thread's bytecode loop                  gil_run(t, from, to)
  *
+ * gil_simple.h / gil_simple.c hold the GIL_NEW algorithm alone, without forced switching
+ * or any of the instrumentation, to read first.
+ *
  * Every acquisition is logged (who, why, when it asked, when it got it, when and why it
  * let go) in a buffer allocated up front, and a counter of simultaneous holders checks
  * the lock's one invariant on every take. See gil.c for the algorithm, step by step.
