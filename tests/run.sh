@@ -42,7 +42,7 @@ tally() { # name output exit-status
     elif [ "$f" -gt 0 ]; then
         grep -v '^\[ *\(RUN\|OK\) *\]' <<<"$out"
     fi
-    printf '  %-14s %4d passed, %d failed%s\n' "$name" "$p" "$f" "$( [ "$s" -gt 0 ] && echo ", $s skipped")"
+    printf '  %-22s %4d passed, %d failed%s\n' "$name" "$p" "$f" "$( [ "$s" -gt 0 ] && echo ", $s skipped")"
     passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 }
 
