@@ -12,43 +12,9 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "synctest.h"
 #include <limits.h>
 #include <string.h>
-
-#define SECONDS(x) ((int64_t)((x) * 1e9))
-
-/* a timed call took at least `at_least` and came back within a generous bound */
-#define assert_took(t0, at_least)                                                      \
-    do {                                                                               \
-        int64_t took_ = now_ns() - (t0);                                               \
-        assert_true(took_ >= (at_least));                                              \
-        assert_true(took_ < (at_least) + SECONDS(5));                                  \
-    } while (0)
-
-static void start(pthread_t *t, void *(*fn)(void *), void *arg)
-{
-    assert_int_equal(pthread_create(t, NULL, fn, arg), 0);
-}
-
-static void join(pthread_t t)
-{
-    assert_int_equal(pthread_join(t, NULL), 0);
-}
-
-/* polls (under the lock) until n threads wait on c; fails after 10 s */
-static void await_waiters(struct cond *c, long n)
-{
-    int64_t deadline = deadline_in(SECONDS(10));
-    for (;;) {
-        fmutex_lock(c->lock);
-        long w = c->waiting;
-        fmutex_unlock(c->lock);
-        if (w == n)
-            return;
-        assert_true(ns_left(deadline) > 0);
-        sleep_ns(NS_PER_MS);
-    }
-}
 
 /* ================================ Condition ================================ */
 

@@ -11,34 +11,10 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "synctest.h"
 #include <stdlib.h>
 
-#define SECONDS(x) ((int64_t)((x) * 1e9))
 #define ITEM(i) ((void *)(intptr_t)(i))
-
-static void start(pthread_t *t, void *(*fn)(void *), void *arg)
-{
-    assert_int_equal(pthread_create(t, NULL, fn, arg), 0);
-}
-
-static void join(pthread_t t)
-{
-    assert_int_equal(pthread_join(t, NULL), 0);
-}
-
-static void await_waiters(struct cond *c, long n)
-{
-    int64_t deadline = deadline_in(SECONDS(10));
-    for (;;) {
-        fmutex_lock(c->lock);
-        long w = c->waiting;
-        fmutex_unlock(c->lock);
-        if (w == n)
-            return;
-        assert_true(ns_left(deadline) > 0);
-        sleep_ns(NS_PER_MS);
-    }
-}
 
 static void test_fifo_full_empty(void **state)
 {

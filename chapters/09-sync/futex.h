@@ -22,6 +22,7 @@
  *
  * Each call is counted in two per-thread counters, so mutex_cost.c can report system
  * calls per lock+unlock pair without tracing: a thread reads its own counters.
+ * cpu_relax() is the CPU's hint for the body of a spin-wait loop.
  *
  * Sanitizers: ThreadSanitizer does not know futex(2), so a wake-up is not a
  * synchronisation it can see. Every user here re-reads the word with a C11 atomic

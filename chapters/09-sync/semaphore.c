@@ -42,14 +42,16 @@ int bounded_semaphore_init(struct semaphore *s, long value)
 
 int semaphore_acquire(struct semaphore *s, int64_t timeout_ns)
 {
-    int64_t deadline = deadline_in(timeout_ns);
     int rc = SYNC_OK;
     fmutex_lock(&s->lock);
-    while (s->value == 0) {
-        if (ns_left(deadline) == 0 || cond_wait_until(&s->cond, deadline) == SYNC_TIMEOUT) {
-            if (s->value == 0) /* a release may have come with the timeout */
-                rc = SYNC_TIMEOUT;
-            break;
+    if (s->value == 0) { /* the clock is read only by a caller that must wait */
+        int64_t deadline = deadline_in(timeout_ns);
+        while (s->value == 0) {
+            if (ns_left(deadline) == 0 || cond_wait_until(&s->cond, deadline) == SYNC_TIMEOUT) {
+                if (s->value == 0) /* a release may have come with the timeout */
+                    rc = SYNC_TIMEOUT;
+                break;
+            }
         }
     }
     if (rc == SYNC_OK)

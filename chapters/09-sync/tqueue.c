@@ -69,9 +69,11 @@ static void *take(struct tqueue *q) /* mutex held, count > 0 */
 
 int tqueue_put(struct tqueue *q, void *item, int64_t timeout_ns)
 {
-    int64_t deadline = deadline_in(timeout_ns);
+    int64_t deadline = NO_DEADLINE;
     int rc = SYNC_OK;
     fmutex_lock(&q->mutex);
+    if (is_full(q)) /* the clock is read only by a caller that must wait */
+        deadline = deadline_in(timeout_ns);
     while (!q->shut_down && is_full(q)) {
         if (ns_left(deadline) == 0) {
             rc = SYNC_FULL;
@@ -95,9 +97,11 @@ int tqueue_put(struct tqueue *q, void *item, int64_t timeout_ns)
 
 int tqueue_get(struct tqueue *q, void **item, int64_t timeout_ns)
 {
-    int64_t deadline = deadline_in(timeout_ns);
+    int64_t deadline = NO_DEADLINE;
     int rc = SYNC_OK;
     fmutex_lock(&q->mutex);
+    if (q->count == 0)
+        deadline = deadline_in(timeout_ns);
     while (q->count == 0) {
         if (q->shut_down) {
             rc = SYNC_SHUT_DOWN;
@@ -131,9 +135,11 @@ int tqueue_task_done(struct tqueue *q)
 
 int tqueue_join(struct tqueue *q, int64_t timeout_ns)
 {
-    int64_t deadline = deadline_in(timeout_ns);
+    int64_t deadline = NO_DEADLINE;
     int rc = SYNC_OK;
     fmutex_lock(&q->mutex);
+    if (q->unfinished > 0)
+        deadline = deadline_in(timeout_ns);
     while (q->unfinished > 0) {
         if (ns_left(deadline) == 0) {
             rc = SYNC_TIMEOUT;
