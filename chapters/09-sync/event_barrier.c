@@ -16,7 +16,8 @@
  * Part 3, the broken barrier: a Barrier(3) with a timeout, and one party late. The
  * first to give up breaks it for everybody: both waiting parties return
  * SYNC_BROKEN (Python: BrokenBarrierError) at the timeout, and the late one gets it
- * at once when it comes. After reset() all three pass. Then abort(): a party that
+ * at once when it comes. After reset() all three pass (with longer timeouts of their
+ * own, so that a slow machine cannot break this round). Then abort(): a party that
  * fails tells the others at once instead of letting them wait out their timeouts.
  *
  * Run:  ./event_barrier [--workers 4] [--timeout 200ms]
@@ -41,8 +42,9 @@ static struct {
 struct worker {
     pthread_t id;
     int n;
-    int64_t delay;  /* part 3: how late this party comes */
-    bool aborts;    /* part 3: fails, and calls abort() instead of waiting */
+    int64_t delay;   /* part 3: how late this party comes */
+    int64_t timeout; /* part 3: its own timeout; 0: the barrier's */
+    bool aborts;     /* part 3: fails, and calls abort() instead of waiting */
 };
 
 static void name_me(const char *what, int n)
@@ -96,7 +98,7 @@ static void *party(void *arg)
     }
     int64_t t0 = now_ns();
     trace("%*swaits (n_waiting was %d)", 2 * w->n, "", barrier_n_waiting(&g.b));
-    int rc = barrier_wait(&g.b, NULL);
+    int rc = w->timeout ? barrier_wait_timeout(&g.b, w->timeout, NULL) : barrier_wait(&g.b, NULL);
     trace("%*s%s after %.3f s%s", 2 * w->n, "", sync_status_name(rc), (double)(now_ns() - t0) / 1e9,
           rc == SYNC_BROKEN ? " (Python: BrokenBarrierError)" : "");
     return NULL;
@@ -161,9 +163,12 @@ int main(int argc, char **argv)
         fatal("barrier_init");
     struct worker p[3] = { { .n = 0 }, { .n = 1, .delay = timeout / 10 }, { .n = 2, .delay = timeout * 5 / 2 } };
     run(party, p, 3);
-    trace("broken: %s; reset()", barrier_broken(&g.b) ? "yes" : "no");
+    trace("broken: %s; reset(), and from now on each party waits up to %.1f s", barrier_broken(&g.b) ? "yes" : "no",
+          (double)(50 * timeout) / 1e9);
     barrier_reset(&g.b);
     p[2].delay = timeout / 5;
+    for (int i = 0; i < 3; i++)
+        p[i].timeout = 50 * timeout;
     run(party, p, 3);
     trace("abort(): party-2 fails before it gets there");
     p[2].aborts = true;
