@@ -143,7 +143,7 @@ int main(int argc, char **argv)
         { "philosophers", CLI_INT, &n, "philosophers (and forks)", 2, MAX_PHIL, NULL, NULL },
         { "meals", CLI_INT, &meals, "meals each in part 2", 1, 10000000, "100", NULL },
         { "patience", CLI_DURATION, &patience, "longest wait for a fork before calling it a deadlock",
-          NS_PER_MS, 60 * NS_PER_S, "100ms", NULL },
+          NS_PER_MS, 60 * NS_PER_S, "250ms", NULL },
         { "pause", CLI_DURATION, &pause, "longest think or eat (random, 0 up to this)", 0, NS_PER_S, NULL, NULL },
         { 0 },
     };
