@@ -85,7 +85,7 @@ static void timeline(struct user *u, int n, int64_t t0, int64_t t1)
         row[COLUMNS] = '\0';
         printf("  user-%-2d |%s|\n", u[i].n, row);
     }
-    printf("  inside   |");
+    printf("  inside  |");
     for (int c = 0; c < COLUMNS; c++) { /* how many held it in the middle of each column */
         int64_t mid = t0 + (int64_t)((c + 0.5) * slice);
         int k = 0;
