@@ -3,7 +3,9 @@
  * finished), FPU modes kept per coroutine or shared with the thread, deep recursion,
  * the guard page (in a child process), stacks given back, coroutines in several
  * threads.
- * tests/test_coro_uc.c runs all of it again on the ucontext switch. */
+ * tests/test_coro_uc.c runs all of it again on the ucontext switch; tests/test_coro_simple.c
+ * runs the cases that apply to the minimal coroutines of coro_simple.c (CORO_SIMPLE: no
+ * guard page, no cache, no flags). */
 #include "common.h"
 #include "testutil.h"
 #include "../chapters/07-coroutine/coro.h"
@@ -22,6 +24,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#if defined(CORO_SIMPLE) && !defined(__x86_64__)
+#define CORO_UCONTEXT 1 /* coro_simple.c's switch off x86-64 */
+#endif
 #ifdef CORO_UCONTEXT
 #define EXPECTED_BACKEND "ucontext"
 #else
@@ -211,6 +216,8 @@ static void test_set_parent(void **state)
 
 /* ---- machine state: a CORO_OWN_FPU coroutine keeps its own rounding mode ---- */
 
+#ifndef CORO_SIMPLE
+
 static void *rounding(void *arg)
 {
     (void)arg;
@@ -235,6 +242,7 @@ static void test_fpu_modes_per_coroutine(void **state)
     fesetround(FE_TONEAREST);
     coro_free(c);
 }
+#endif
 
 /* without CORO_OWN_FPU the hand-written switch leaves the FPU modes alone: the
  * coroutine sees the thread's rounding mode as main left it. swapcontext always saves
@@ -290,6 +298,7 @@ static void test_deep_recursion_fits(void **state)
     coro_free(c);
 }
 
+#ifndef CORO_SIMPLE
 static void test_stack_rounding_and_guard(void **state)
 {
     (void)state;
@@ -307,6 +316,7 @@ static void test_stack_rounding_and_guard(void **state)
     assert_string_equal(coro_switch(c, NULL), "child done");
     coro_free(c);
 }
+#endif
 
 /* sizes so large that rounding them up to pages (or adding the guard page) would wrap
  * round to a small number: refused, never turned into a small stack */
@@ -317,7 +327,13 @@ static void test_huge_stack_refused(void **state)
     const size_t huge[] = { SIZE_MAX, SIZE_MAX - 1, SIZE_MAX - page + 1, SIZE_MAX - 2 * page + 1,
                             SIZE_MAX / 2 + 1 };
     for (size_t i = 0; i < ARRAY_LEN(huge); i++) {
-        for (unsigned flags = 0; flags <= CORO_NO_GUARD; flags += CORO_NO_GUARD) {
+#ifndef CORO_SIMPLE
+        static const unsigned flag_sets[] = { 0, CORO_NO_GUARD };
+#else
+        static const unsigned flag_sets[] = { 0 };
+#endif
+        for (size_t f = 0; f < ARRAY_LEN(flag_sets); f++) {
+            unsigned flags = flag_sets[f];
             errno = 0;
             struct coro *c = coro_create(child_fn, huge[i], flags);
             if (c) {
@@ -341,7 +357,9 @@ static int count_lines(const char *path)
     return n;
 }
 
-/* ---- the guard page ---- */
+/* ---- the guard page (coro_simple.c has none: coro_overflow_simple shows what then) ---- */
+
+#ifndef CORO_SIMPLE
 
 enum { HIT_GUARD = 42, HIT_ELSEWHERE = 43, NO_FAULT = 44, NOT_REUSED = 45 };
 static char *g_guard_lo, *g_guard_hi;
@@ -561,8 +579,26 @@ static void test_cached_stack_poisoned(void **state)
     skip(); /* only AddressSanitizer sees poisoned memory */
 #endif
 }
+#endif /* CORO_SIMPLE */
 
 /* ---- stacks are given back ---- */
+
+#ifdef CORO_SIMPLE
+/* the bytes in this process's private read-write mappings */
+static size_t mapped_bytes(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    assert_non_null(f);
+    size_t total = 0;
+    unsigned long lo, hi;
+    char perms[8];
+    while (fscanf(f, "%lx-%lx %7s%*[^\n]", &lo, &hi, perms) == 3)
+        if (strcmp(perms, "rw-p") == 0)
+            total += hi - lo;
+    fclose(f);
+    return total;
+}
+#endif
 
 static void *bump(void *arg)
 {
@@ -576,18 +612,28 @@ static void *bump(void *arg)
 static void test_stacks_freed(void **state)
 {
     (void)state;
+#ifndef CORO_SIMPLE
     size_t limit = coro_cache_limit(0); /* every stack goes back to the kernel at once */
+#endif
     enum { N = 500 };
     static struct coro *cs[N];
     long n = 0;
     for (int round = 0; round < 2; round++) {
         int before = count_lines("/proc/self/maps");
+#ifdef CORO_SIMPLE
+        size_t bytes = mapped_bytes();
+#endif
         for (int i = 0; i < N; i++) {
             cs[i] = coro_create(bump, 0, 0);
             assert_non_null(cs[i]);
         }
+#ifndef CORO_SIMPLE
         /* every guarded stack is two mappings, unless its neighbour merged with it */
         assert_true(count_lines("/proc/self/maps") >= before + N);
+#else
+        /* without guard pages, neighbouring stacks merge into one mapping: count bytes */
+        assert_true(mapped_bytes() >= bytes + (size_t)N * CORO_DEFAULT_STACK);
+#endif
         for (int i = 0; i < N; i++)
             coro_switch(cs[i], &n); /* start them all: each stops half-way */
         for (int i = 0; i < N; i += 2)
@@ -602,12 +648,15 @@ static void test_stacks_freed(void **state)
 #endif
     }
     assert_int_equal(n, 2 * (N + N / 2));
+#ifndef CORO_SIMPLE
     coro_cache_limit(limit);
+#endif
 }
 
 /* ---- copied stacks ---- */
 
-#ifndef CORO_UCONTEXT
+#if defined(CORO_SIMPLE)
+#elif !defined(CORO_UCONTEXT)
 /* a local whose address the caller gets: on the shared stack (ASan would move an
  * address-taken local to its fake stack on the heap: not here) */
 __attribute__((no_sanitize_address, noinline)) static void *show_local(void *arg)
@@ -812,18 +861,25 @@ int main(void)
         cmocka_unit_test(test_finish_returns_to_parent),
         cmocka_unit_test(test_finished_parent_passes_to_grandparent),
         cmocka_unit_test(test_set_parent),
+#ifndef CORO_SIMPLE
         cmocka_unit_test(test_fpu_modes_per_coroutine),
+#endif
         cmocka_unit_test(test_fpu_modes_shared_by_default),
         cmocka_unit_test(test_deep_recursion_fits),
+#ifndef CORO_SIMPLE
         cmocka_unit_test(test_stack_rounding_and_guard),
+#endif
         cmocka_unit_test(test_huge_stack_refused),
+#ifndef CORO_SIMPLE
         cmocka_unit_test(test_overflow_hits_guard_page),
         cmocka_unit_test(test_big_frame_hits_guard_page),
         cmocka_unit_test(test_reused_stack_keeps_guard),
         cmocka_unit_test(test_stack_cache),
         cmocka_unit_test(test_cached_stack_poisoned),
+#endif
         cmocka_unit_test(test_stacks_freed),
-#ifndef CORO_UCONTEXT
+#if defined(CORO_SIMPLE)
+#elif !defined(CORO_UCONTEXT)
         cmocka_unit_test(test_copied_pointer_pitfall),
         cmocka_unit_test(test_copied_locals_intact),
         cmocka_unit_test(test_copied_to_copied),

@@ -1,5 +1,20 @@
 /* coro.c: stackful coroutines: a stack each, and a switch between stacks.
  *
+ * Read coro_simple.c first: the same idea whole (an mmap'd stack each, a saved stack
+ * pointer, the switch), in a fifth of the space. This file makes it survive what the
+ * minimal one does not, and adds what the chapter measures:
+ *   - a stack overflow: a guard page below each stack turns a coroutine that runs off
+ *     its end into a SIGSEGV, where coro_simple.c lets it overwrite the stack below in
+ *     silence (coro_overflow_simple and coro_overflow; "The stack" below says what a
+ *     guard page does not catch);
+ *   - the price of a birth: a cache of finished stacks, so that coro_create makes no
+ *     system call (create_cost.c);
+ *   - greenlet's copied stacks (CORO_COPY_STACK), FPU modes of a coroutine's own
+ *     (CORO_OWN_FPU), a user pointer (the hub's), and checks: sizes too large to map,
+ *     a cycle of parents, freeing the running coroutine;
+ *   - the checkers: every switch is announced to AddressSanitizer and ThreadSanitizer
+ *     ("Telling the sanitizers" below); valgrind learns each stack, as in coro_simple.c.
+ *
  * A coroutine is three things: a stack (mmap'd, with a guard page below it), a saved
  * stack pointer, and a little bookkeeping (parent, the value in flight, finished or
  * not). Switching is done either by the hand-written x86-64 routine below or, as the

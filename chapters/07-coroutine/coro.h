@@ -25,6 +25,10 @@
  *                      fallback: define CORO_UCONTEXT (coro_ucontext.c does), or build
  *                      on a CPU other than x86-64.
  * Both pass the same tests (tests/test_coro.c and tests/test_coro_uc.c).
+ *
+ * coro_simple.c implements part of this API, the part to read first: coro_create
+ * (without flags), coro_switch, coro_current, coro_main, coro_parent, coro_set_parent,
+ * coro_done, coro_started, coro_free, coro_stack_bounds (no guard) and coro_backend.
  */
 #ifndef WORKBOOK_CORO_H
 #define WORKBOOK_CORO_H

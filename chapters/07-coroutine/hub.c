@@ -1,5 +1,20 @@
 /* hub.c: the event loop under the tasks (see hub.h for the API).
  *
+ * Read hub_simple.c first: the scheduler whole (a ready queue, a timer heap, a loop
+ * that runs what is ready and sleeps until the next timer), for tasks that only sleep
+ * and join. This file adds what a server needs and the minimal one lacks:
+ *   - descriptors: the loop sleeps in epoll, and co_read, co_write, co_accept and
+ *     co_connect wait there whenever the kernel says "not yet";
+ *   - a record per descriptor number, with a generation and one-shot registrations,
+ *     and co_close: a descriptor closed while a task waits on it, its number handed
+ *     out again, must neither end another task's wait nor wake a task that is gone.
+ *     The obvious way (register a pointer to the waiter, take the descriptor out of
+ *     epoll by number when the wait ends) lets a task sleep through its data:
+ *     hub_closed_fd_simple shows it, hub_closed_fd runs the same steps on this file;
+ *   - EDEADLK when nothing can ever wake a join (a fatal error in hub_simple.c);
+ *     detached tasks; waits kept in the task, not on its stack (for copied stacks);
+ *     a task's stack given back as soon as it ends, not when it is joined.
+ *
  * The hub is a coroutine like the tasks, running hub_loop:
  *
  *   forever:

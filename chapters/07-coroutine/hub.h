@@ -28,6 +28,9 @@
  * Descriptors given to co_read and the others must be non-blocking (hub_nonblock);
  * on a blocking one, the call would stop the whole thread, every task with it, which
  * is what happens in gevent without monkey patching.
+ *
+ * hub_simple.c implements the part for tasks that only sleep, the part to read first:
+ * hub_spawn, hub_join, hub_joinall, hub_yield, co_sleep, hub_close and hub_stats.
  */
 #ifndef WORKBOOK_HUB_H
 #define WORKBOOK_HUB_H
