@@ -53,7 +53,7 @@ OUT := $(BUILD)/$(REL)
 # marks of all objects, so the program is not marked, and the kernel and glibc never
 # turn shadow stacks on for it, whatever the compiler's default (Ubuntu's gcc has
 # -fcf-protection on). x86-64 only: other CPUs have no such flag.
-NO_SHSTK := coro.o coro_simple.o switch_cost.o
+NO_SHSTK := coro.o coro_simple.o bare_switch.o
 ifneq ($(findstring x86_64,$(shell $(CC) -dumpmachine 2>/dev/null)),)
   $(foreach o,$(NO_SHSTK),$(eval $(OUT)/$(o): OBJFLAGS := -fcf-protection=branch))
 endif

@@ -9,19 +9,20 @@
  *   generator resume       next() on a stackless generator (generator.h): a call
  *                          that jumps into a switch statement, and a return;
  *   bare register swap     the floor: six pushes, two moves, six pops and a ret
- *                          between two stacks, no bookkeeping at all (defined below);
+ *                          between two stacks, no bookkeeping at all (bare_switch.c);
  *   coro_switch            ours (coro.c): the same swap, plus the current-coroutine
  *                          pointer and the value handed over; and again for a
  *                          coroutine with FPU modes of its own (CORO_OWN_FPU: two
  *                          control-word stores and loads more);
  *   swapcontext            ucontext(3), the portable way: it also saves the signal
- *                          mask, with a rt_sigprocmask system call each time;
+ *                          mask, with a rt_sigprocmask system call each time
+ *                          (bare_switch.c);
  *   threads, condvar       two threads taking turns through a mutex and condition
  *                          variable: each turn wakes the other through the kernel
  *                          (futex); on one CPU (both pinned there: a real context
  *                          switch) and on two (a wake-up sent to the other core);
  *   processes, pipe        two processes bouncing a byte through two pipes, on one
- *                          CPU and on two.
+ *                          CPU and on two (the threads and the processes: handoff.c).
  * The methods take turns sample by sample (round robin), so a slow spell of the
  * shared machine falls on all of them alike; each number is the median of --samples.
  *
@@ -36,23 +37,14 @@
  * See also: coro.c (the switch, register by register), create_cost.c, plots/switch_cost.gp.
  */
 #include "common.h"
+#include "bare_switch.h"
 #include "coro.h"
 #include "generator.h"
+#include "handoff.h"
 
-#include <pthread.h>
-#include <fcntl.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <ucontext.h>
-#include <unistd.h>
-
-#if defined(__x86_64__) && !defined(WB_ASAN) && !defined(WB_TSAN)
-#define HAVE_BARE 1
-#endif
-#if !defined(WB_ASAN) && !defined(WB_TSAN)
-#define HAVE_RAW_UCONTEXT 1
-#endif
 
 enum method { GEN, BARE, CORO, CORO_FPU, UCTX, THR1, THR2, PROC1, PROC2, NMETHODS };
 static const struct {
@@ -89,64 +81,6 @@ static void gen_rounds(long n)
         ticker_next(&g_ticker);
 }
 
-/* ---- the bare swap: the least a switch can do ---- */
-/* (like coro.c's, it returns onto another stack: mk/rules.mk builds this file as not
- * shadow-stack compatible, see NO_SHSTK there) */
-
-#ifdef HAVE_BARE
-void wb_bare_swap(void **save_sp, void *load_sp);
-__asm__(
-    ".text\n"
-    ".globl wb_bare_swap\n"
-    ".hidden wb_bare_swap\n"
-    ".type wb_bare_swap, @function\n"
-    ".p2align 4\n"
-    "wb_bare_swap:\n"
-    "    pushq %rbp\n"
-    "    pushq %rbx\n"
-    "    pushq %r12\n"
-    "    pushq %r13\n"
-    "    pushq %r14\n"
-    "    pushq %r15\n"
-    "    movq %rsp, (%rdi)\n"
-    "    movq %rsi, %rsp\n"
-    "    popq %r15\n"
-    "    popq %r14\n"
-    "    popq %r13\n"
-    "    popq %r12\n"
-    "    popq %rbx\n"
-    "    popq %rbp\n"
-    "    ret\n"
-    ".size wb_bare_swap, .-wb_bare_swap\n");
-
-static void *g_main_sp, *g_bare_sp;
-static struct coro_stack g_bare_stack;
-
-static void bare_loop(void)
-{
-    for (;;)
-        wb_bare_swap(&g_bare_sp, g_main_sp);
-}
-
-static void bare_setup(void)
-{
-    if (coro_stack_alloc(&g_bare_stack, 16 * 1024, 0) == -1)
-        die("coro_stack_alloc");
-    uintptr_t *top = (uintptr_t *)((uintptr_t)g_bare_stack.hi & ~(uintptr_t)15);
-    top[-1] = 0;                     /* bare_loop's return address: it never returns */
-    top[-2] = (uintptr_t)bare_loop;  /* popped by ret; bare_loop sees rsp+8 16-aligned */
-    for (int i = 3; i <= 8; i++)
-        top[-i] = 0;                 /* rbp, rbx, r12..r15 */
-    g_bare_sp = &top[-8];
-}
-
-static void bare_rounds(long n)
-{
-    for (long i = 0; i < n; i++)
-        wb_bare_swap(&g_main_sp, g_bare_sp);
-}
-#endif
-
 /* ---- our coroutine ---- */
 
 static struct coro *g_co, *g_co_fpu;
@@ -166,157 +100,10 @@ static void coro_rounds(struct coro *c, long n)
         coro_switch(c, NULL);
 }
 
-/* ---- raw ucontext ---- */
+static struct turns g_thr[2];    /* threads on one CPU, on two */
+static struct bounce g_proc[2];  /* processes on one CPU, on two */
 
-#ifdef HAVE_RAW_UCONTEXT
-static ucontext_t g_main_uc, g_other_uc;
-static struct coro_stack g_uc_stack;
-
-static void uc_loop(void)
-{
-    for (;;)
-        if (swapcontext(&g_other_uc, &g_main_uc) == -1)
-            die("swapcontext");
-}
-
-/* getcontext returns twice: alone in its function, nothing lives across it */
-__attribute__((noinline)) static void get_context(ucontext_t *uc)
-{
-    if (getcontext(uc) == -1)
-        die("getcontext");
-}
-
-static void make_context(ucontext_t *uc, struct coro_stack *s, void (*fn)(void))
-{
-    get_context(uc);
-    uc->uc_stack.ss_sp = s->lo;
-    uc->uc_stack.ss_size = (size_t)(s->hi - s->lo);
-    uc->uc_link = NULL;
-    makecontext(uc, fn, 0);
-}
-
-static void uc_rounds(long n)
-{
-    for (long i = 0; i < n; i++)
-        if (swapcontext(&g_main_uc, &g_other_uc) == -1)
-            die("swapcontext");
-}
-#endif
-
-/* ---- two threads taking turns ---- */
-
-struct turns {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int turn;       /* 0: main's, 1: the helper's */
-    bool stop;
-    int cpu;
-    pthread_t th;
-};
-static struct turns g_thr[2];
-
-static void *thread_side(void *arg)
-{
-    struct turns *t = arg;
-    if (t->cpu >= 0)
-        pin_to_cpu(t->cpu);
-    CHECK_PT(pthread_mutex_lock(&t->mu));
-    for (;;) {
-        while (t->turn != 1 && !t->stop)
-            CHECK_PT(pthread_cond_wait(&t->cv, &t->mu));
-        if (t->stop)
-            break;
-        t->turn = 0;
-        CHECK_PT(pthread_cond_signal(&t->cv));
-    }
-    CHECK_PT(pthread_mutex_unlock(&t->mu));
-    return NULL;
-}
-
-static void thread_setup(struct turns *t, int cpu)
-{
-    CHECK_PT(pthread_mutex_init(&t->mu, NULL));
-    CHECK_PT(pthread_cond_init(&t->cv, NULL));
-    t->cpu = cpu;
-    CHECK_PT(pthread_create(&t->th, NULL, thread_side, t));
-}
-
-static void thread_rounds(struct turns *t, long n)
-{
-    CHECK_PT(pthread_mutex_lock(&t->mu));
-    for (long i = 0; i < n; i++) {
-        t->turn = 1;
-        CHECK_PT(pthread_cond_signal(&t->cv));
-        while (t->turn != 0)
-            CHECK_PT(pthread_cond_wait(&t->cv, &t->mu));
-    }
-    CHECK_PT(pthread_mutex_unlock(&t->mu));
-}
-
-static void thread_teardown(struct turns *t)
-{
-    CHECK_PT(pthread_mutex_lock(&t->mu));
-    t->stop = true;
-    CHECK_PT(pthread_cond_signal(&t->cv));
-    CHECK_PT(pthread_mutex_unlock(&t->mu));
-    CHECK_PT(pthread_join(t->th, NULL));
-    CHECK_PT(pthread_cond_destroy(&t->cv));
-    CHECK_PT(pthread_mutex_destroy(&t->mu));
-}
-
-/* ---- two processes bouncing a byte ---- */
-
-struct bounce {
-    pid_t pid;
-    int to, from; /* our ends of the two pipes */
-};
-static struct bounce g_proc[2];
-
-static void proc_setup(struct bounce *b, int cpu)
-{
-    int there[2], back[2];
-    CHECK_SYS(pipe2(there, O_CLOEXEC));
-    CHECK_SYS(pipe2(back, O_CLOEXEC));
-    b->pid = fork_child();
-    if (b->pid == 0) {
-        if (cpu >= 0)
-            pin_to_cpu(cpu);
-        for (int i = 0; i < 2; i++) /* an earlier partner's pipes: not ours to hold */
-            if (&g_proc[i] != b && g_proc[i].pid > 0)
-                close(g_proc[i].to), close(g_proc[i].from);
-        close(there[1]);
-        close(back[0]);
-        char c;
-        ssize_t n;
-        while ((n = read(there[0], &c, 1)) == 1)
-            if (write(back[1], &c, 1) != 1)
-                die_child("write(pipe)");
-        _exit(n == 0 ? 0 : 1); /* 0: the parent closed its end */
-    }
-    CHECK_SYS(close(there[0]));
-    CHECK_SYS(close(back[1]));
-    b->to = there[1];
-    b->from = back[0];
-}
-
-static void proc_rounds(struct bounce *b, long n)
-{
-    char c = 'x';
-    for (long i = 0; i < n; i++)
-        if (write(b->to, &c, 1) != 1 || read(b->from, &c, 1) != 1)
-            die("ping-pong over a pipe");
-}
-
-static void proc_teardown(struct bounce *b)
-{
-    CHECK_SYS(close(b->to));
-    CHECK_SYS(close(b->from));
-    int status;
-    if (child_wait(b->pid, 5 * NS_PER_S, &status) != 0 || exitcode_of(status) != 0)
-        fatal("the pipe partner did not end cleanly");
-}
-
-/* ---- part 1 ---- */
+/* ---- the methods, round robin ---- */
 
 static bool available(enum method m)
 {
@@ -343,12 +130,12 @@ static void run_rounds(enum method m, long n)
     case CORO: coro_rounds(g_co, n); break;
     case CORO_FPU: coro_rounds(g_co_fpu, n); break;
 #ifdef HAVE_RAW_UCONTEXT
-    case UCTX: uc_rounds(n); break;
+    case UCTX: raw_uc_rounds(n); break;
 #endif
-    case THR1: thread_rounds(&g_thr[0], n); break;
-    case THR2: thread_rounds(&g_thr[1], n); break;
-    case PROC1: proc_rounds(&g_proc[0], n); break;
-    case PROC2: proc_rounds(&g_proc[1], n); break;
+    case THR1: turns_rounds(&g_thr[0], n); break;
+    case THR2: turns_rounds(&g_thr[1], n); break;
+    case PROC1: bounce_rounds(&g_proc[0], n); break;
+    case PROC2: bounce_rounds(&g_proc[1], n); break;
     default: fatal("no such method");
     }
 }
@@ -396,18 +183,16 @@ int main(int argc, char **argv)
     bare_setup();
 #endif
 #ifdef HAVE_RAW_UCONTEXT
-    if (coro_stack_alloc(&g_uc_stack, CORO_DEFAULT_STACK, 0) == -1)
-        die("coro_stack_alloc");
-    make_context(&g_other_uc, &g_uc_stack, uc_loop);
+    raw_uc_setup();
 #endif
     if (g_cpu[0] >= 0)
-        thread_setup(&g_thr[0], g_cpu[0]);
+        turns_start(&g_thr[0], g_cpu[0]);
     if (g_cpu[1] >= 0)
-        thread_setup(&g_thr[1], g_cpu[1]);
+        turns_start(&g_thr[1], g_cpu[1]);
     if (g_cpu[0] >= 0)
-        proc_setup(&g_proc[0], g_cpu[0]);
+        bounce_start(&g_proc[0], g_cpu[0]);
     if (g_cpu[1] >= 0)
-        proc_setup(&g_proc[1], g_cpu[1]);
+        bounce_start(&g_proc[1], g_cpu[1]);
 
     /* round robin over the methods, one sample each per turn */
     double *ns = calloc((size_t)(NMETHODS * samples), sizeof *ns);
@@ -465,17 +250,17 @@ int main(int argc, char **argv)
 
     for (int i = 0; i < 2; i++) {
         if (g_cpu[i] >= 0) {
-            thread_teardown(&g_thr[i]);
-            proc_teardown(&g_proc[i]);
+            turns_stop(&g_thr[i]);
+            bounce_stop(&g_proc[i]);
         }
     }
     coro_free(g_co);
     coro_free(g_co_fpu);
 #ifdef HAVE_BARE
-    coro_stack_free(&g_bare_stack);
+    bare_teardown();
 #endif
 #ifdef HAVE_RAW_UCONTEXT
-    coro_stack_free(&g_uc_stack);
+    raw_uc_teardown();
 #endif
     free(ns);
     data_close(data);
