@@ -14,10 +14,10 @@
  *         gevent.spawn(handle, conn)                 hub_spawn(handle, ...);
  *
  * What it does: the server listens on 127.0.0.1 at a port the kernel picks (port 0),
- * then forks a client process. The client, on a hub of its own, opens --clients
- * connections at once, and on each sends --messages messages of random sizes (1 to
- * --size bytes, a pattern that differs per connection and message), reads every
- * reply back in full and compares it byte for byte. The server accepts exactly
+ * then forks a client process. The client (echo_client.c), on a hub of its own, opens
+ * --clients connections at once, and on each sends --messages messages of random
+ * sizes (1 to --size bytes, a pattern that differs per connection and message), reads
+ * every reply back in full and compares it byte for byte. The server accepts exactly
  * --clients connections, spawns a task per connection, and counts how many are open
  * at the same moment: all of them, on one thread, each task blocked in its own
  * co_read while the hub waits in epoll for whichever socket has data.
@@ -31,9 +31,10 @@
  *
  * Run:  ./echo_hub [--clients 500] [--messages 100] [--size 1000] [--timeout 20s]
  * Look for: "peak N connections open at once" with N = --clients, and "0 wrong".
- * See also: hub.c (co_read, co_accept...), gevent_demo.c.
+ * See also: echo_client.c (the client), hub.c (co_read, co_accept...), gevent_demo.c.
  */
 #include "common.h"
+#include "echo_client.h"
 #include "hub.h"
 
 #include <arpa/inet.h>
@@ -132,101 +133,6 @@ static void *acceptor(void *arg)
     return (void *)(intptr_t)rc;
 }
 
-/* ---- the client (in its own process, on its own hub) ---- */
-
-struct client {
-    int id, fd;
-    struct sockaddr_in addr;
-    long replies, wrong;
-    int err;
-};
-
-static void *client(void *arg)
-{
-    struct client *cl = arg;
-    char *out = malloc((size_t)g_size), *in = malloc((size_t)g_size);
-    if (!out || !in)
-        die("malloc");
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd == -1)
-        die("socket");
-    cl->fd = fd;
-    if (co_connect(fd, (struct sockaddr *)&cl->addr, sizeof cl->addr) == -1) {
-        cl->err = errno;
-        goto done;
-    }
-    for (long m = 0; m < g_messages; m++) {
-        uint64_t seed = mix64((uint64_t)cl->id << 32 | (uint64_t)m);
-        size_t len = 1 + (size_t)(seed % (uint64_t)g_size);
-        for (size_t i = 0; i < len; i++)
-            out[i] = (char)mix64(seed + i);
-        if (co_write(fd, out, len) != (ssize_t)len) {
-            cl->err = errno;
-            break;
-        }
-        size_t got = 0;
-        while (got < len) {
-            ssize_t n = co_read(fd, in + got, len - got);
-            if (n <= 0) {
-                cl->err = n == 0 ? ECONNRESET : errno;
-                goto done;
-            }
-            got += (size_t)n;
-        }
-        cl->replies++;
-        cl->wrong += memcmp(in, out, len) != 0;
-    }
-done:
-    cl->fd = -1;
-    CHECK_SYS(co_close(fd));
-    free(out);
-    free(in);
-    return NULL;
-}
-
-static int run_clients(struct sockaddr_in addr)
-{
-    trace_name("echo_client");
-    struct client *cl = calloc((size_t)g_clients, sizeof *cl);
-    struct hub_task **t = calloc((size_t)g_clients, sizeof *t);
-    if (!cl || !t)
-        die("calloc");
-    int64_t t0 = now_ns();
-    for (long i = 0; i < g_clients; i++) {
-        cl[i] = (struct client){ .id = (int)i, .fd = -1, .addr = addr };
-        t[i] = hub_spawn(client, &cl[i]);
-        if (!t[i])
-            die("hub_spawn");
-    }
-    trace("client: %ld connections, %ld messages each, up to %ld bytes", g_clients, g_messages, g_size);
-    int rc = hub_joinall(t, (size_t)g_clients, g_timeout);
-    double secs = (double)(now_ns() - t0) / 1e9;
-    if (rc != 0) { /* give up: every client still waiting fails with ETIMEDOUT and ends */
-        for (long i = 0; i < g_clients; i++)
-            if (cl[i].fd >= 0)
-                hub_cancel_wait(cl[i].fd, ETIMEDOUT);
-        if (hub_joinall(t, (size_t)g_clients, NS_PER_S) != 0)
-            fatal("client: a connection did not end after its wait was cancelled");
-    }
-    long replies = 0, wrong = 0, failed = 0;
-    for (long i = 0; i < g_clients; i++) {
-        replies += cl[i].replies;
-        wrong += cl[i].wrong;
-        failed += cl[i].err != 0;
-    }
-    if (rc != 0)
-        trace("client: gave up after %.1f s: %s", secs, strerror(rc));
-    trace("client: %ld replies checked byte for byte, %ld wrong, %ld connections failed; "
-          "%.3f s, %.0f messages/s",
-          replies, wrong, failed, secs, (double)replies / secs);
-    hub_close();
-    free(cl);
-    free(t);
-    return rc == 0 && wrong == 0 && failed == 0 && replies == g_clients * g_messages ? 0 : 1;
-}
-
-/* ---- both ---- */
-
 /* each side holds one socket per client: make sure the limit allows it */
 static void enough_descriptors(long need)
 {
@@ -276,7 +182,8 @@ int main(int argc, char **argv)
     pid_t pid = fork_child();
     if (pid == 0) {
         CHECK_SYS(close(s.lfd));
-        int code = run_clients(addr);
+        struct echo_load load = { g_clients, g_messages, g_size, g_timeout };
+        int code = echo_clients(addr, &load);
         fflush(stdout);
         _exit(code);
     }
