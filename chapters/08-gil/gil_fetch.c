@@ -6,9 +6,9 @@
  * mostly wait. Give each page some CPU-heavy parsing and it stops holding: the parsing
  * runs one thread at a time under the GIL, however many threads there are.
  *
- * What it does: a server thread (plain C, outside the GIL: another machine) listens
- * on 127.0.0.1 at a port the kernel picks and answers each request "GET n" after a
- * fixed --delay with page n (--page-kb of bytes). Fetcher threads of "Python code"
+ * What it does: a server thread (page_server.c: plain C, outside the GIL, another
+ * machine) listens on 127.0.0.1 at a port the kernel picks and answers each request
+ * "GET n" after a fixed --delay with page n (--page-kb of bytes). Fetcher threads of "Python code"
  * share a list of --pages pages (like ThreadPoolExecutor.map): each opens a connection,
  * sends the request and reads the reply, dropping the GIL around connect, send and
  * every recv, as CPython's socket module does. Then:
@@ -24,14 +24,13 @@
  * cores. The GIL starts to bite once N passes delay / parse.
  * Network: loopback only, one port, closed before exit; every socket call is bounded
  * by a 10 s timeout, so a lost reply ends the program instead of hanging it.
- * See also: gil_io, gil_convoy.
+ * See also: page_server.c (the server), gil_io, gil_convoy.
  */
 #include "gil.h"
+#include "page_server.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -39,151 +38,12 @@
 
 #define IO_TIMEOUT_S 10
 
-/* page n's bytes, the same on both sides */
-static unsigned char page_byte(long n, size_t i)
-{
-    return (unsigned char)(gil_work((uint64_t)n * 1000003u + i / 8) >> (8 * (i % 8)));
-}
-
 static uint64_t checksum(const unsigned char *p, size_t len)
 {
     uint64_t h = 1469598103934665603u; /* FNV-1a */
     for (size_t i = 0; i < len; i++)
         h = (h ^ p[i]) * 1099511628211u;
     return h;
-}
-
-/* ---- the server: one thread, poll(2), replies due at request time + delay ---- */
-
-enum { MAXCONN = 128 };
-
-struct conn {
-    int fd;
-    char req[64];
-    size_t len;
-    long page;
-    int64_t due; /* 0: no request pending */
-};
-
-struct server {
-    int listen_fd, stop_fd[2];
-    int port;
-    int64_t delay;
-    size_t page_len;
-    unsigned char **pages; /* prebuilt bodies */
-    long npages;
-    pthread_t th;
-    struct conn conns[MAXCONN];
-    int nconn;
-};
-
-static void conn_close(struct server *s, int i)
-{
-    CHECK_SYS(close(s->conns[i].fd));
-    s->conns[i] = s->conns[--s->nconn];
-}
-
-static void *server_main(void *arg)
-{
-    struct server *s = arg;
-    struct pollfd pf[MAXCONN + 2];
-    for (;;) {
-        int64_t now = now_ns(), next = -1;
-        /* send what is due */
-        for (int i = 0; i < s->nconn; i++) {
-            struct conn *c = &s->conns[i];
-            if (c->due == 0)
-                continue;
-            if (c->due <= now) {
-                char head[64];
-                int n = snprintf(head, sizeof head, "PAGE %ld %zu\n", c->page, s->page_len);
-                if (write_all(c->fd, head, (size_t)n) == -1 ||
-                    write_all(c->fd, s->pages[c->page], s->page_len) == -1)
-                    die("server: write");
-                c->due = 0;
-                c->len = 0;
-            } else if (next < 0 || c->due < next) {
-                next = c->due;
-            }
-        }
-        int n = 0;
-        pf[n++] = (struct pollfd){ .fd = s->stop_fd[0], .events = POLLIN };
-        pf[n++] = (struct pollfd){ .fd = s->listen_fd, .events = POLLIN };
-        for (int i = 0; i < s->nconn; i++)
-            pf[n++] = (struct pollfd){ .fd = s->conns[i].fd, .events = POLLIN };
-        struct timespec ts = ns_to_ts(next < 0 ? 0 : next - now);
-        if (ppoll(pf, (nfds_t)n, next < 0 ? NULL : &ts, NULL) == -1)
-            die("server: ppoll");
-        if (pf[0].revents)
-            break; /* told to stop */
-        if (pf[1].revents & POLLIN) {
-            int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-            if (fd == -1)
-                die("server: accept4");
-            if (s->nconn == MAXCONN)
-                fatal("server: more than %d connections", MAXCONN);
-            s->conns[s->nconn++] = (struct conn){ .fd = fd };
-        }
-        /* requests and closes, from the last connection down (conn_close moves the last) */
-        for (int i = n - 3; i >= 0; i--) {
-            if (!pf[i + 2].revents)
-                continue;
-            struct conn *c = &s->conns[i];
-            ssize_t got = read(c->fd, c->req + c->len, sizeof c->req - 1 - c->len);
-            if (got <= 0) { /* the client closed (or reset) its end */
-                conn_close(s, i);
-                continue;
-            }
-            c->len += (size_t)got;
-            c->req[c->len] = '\0';
-            if (strchr(c->req, '\n')) {
-                if (sscanf(c->req, "GET %ld", &c->page) != 1 || c->page < 0 || c->page >= s->npages)
-                    fatal("server: bad request \"%s\"", c->req);
-                c->due = now_ns() + s->delay;
-            }
-        }
-    }
-    while (s->nconn > 0)
-        conn_close(s, s->nconn - 1);
-    return NULL;
-}
-
-static void server_start(struct server *s, long npages, size_t page_len, int64_t delay)
-{
-    memset(s, 0, sizeof *s);
-    s->delay = delay;
-    s->page_len = page_len;
-    s->npages = npages;
-    s->pages = malloc((size_t)npages * sizeof *s->pages);
-    if (!s->pages)
-        die("malloc");
-    for (long n = 0; n < npages; n++) {
-        if (!(s->pages[n] = malloc(page_len)))
-            die("malloc");
-        for (size_t i = 0; i < page_len; i++)
-            s->pages[n][i] = page_byte(n, i);
-    }
-    CHECK_SYS(s->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    CHECK_SYS(bind(s->listen_fd, (struct sockaddr *)&a, sizeof a));
-    CHECK_SYS(listen(s->listen_fd, MAXCONN));
-    socklen_t len = sizeof a;
-    CHECK_SYS(getsockname(s->listen_fd, (struct sockaddr *)&a, &len));
-    s->port = ntohs(a.sin_port);
-    CHECK_SYS(pipe2(s->stop_fd, O_CLOEXEC));
-    CHECK_PT(pthread_create(&s->th, NULL, server_main, s));
-}
-
-static void server_stop(struct server *s)
-{
-    CHECK_SYS(write(s->stop_fd[1], "x", 1));
-    CHECK_PT(pthread_join(s->th, NULL));
-    CHECK_SYS(close(s->stop_fd[0]));
-    CHECK_SYS(close(s->stop_fd[1]));
-    CHECK_SYS(close(s->listen_fd));
-    for (long n = 0; n < s->npages; n++)
-        free(s->pages[n]);
-    free(s->pages);
 }
 
 /* ---- the fetchers: "Python" threads under the GIL ---- */
@@ -330,9 +190,9 @@ int main(int argc, char **argv)
     cli_parse(argc, argv, "Fetch pages from a slow loopback server with 1..N threads; then parse them too.", opts,
               &cli);
 
-    struct server srv;
+    struct page_server srv;
     size_t page_len = (size_t)page_kb * 1024;
-    server_start(&srv, npages, page_len, delay);
+    page_server_start(&srv, npages, page_len, delay);
     uint64_t *expect = malloc((size_t)npages * sizeof *expect);
     if (!expect)
         die("malloc");
@@ -355,7 +215,7 @@ int main(int argc, char **argv)
                 j.parse_ticks = p == IO_ONLY ? 0 : parse_ticks;
                 AT(p, k, r) = (double)run(&j, p == PARSE_NOGIL ? GIL_NONE : GIL_NEW, ns[k]) / 1e6;
             }
-    server_stop(&srv);
+    page_server_stop(&srv);
 
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     printf("%ld pages of %ld KiB from 127.0.0.1:%d, each answered after %.3g ms; parsing a page: %.3g ms of CPU "
