@@ -13,42 +13,32 @@
  * --repeat runs, run round robin over all the configurations so that a slow spell of
  * the machine falls on all of them alike.
  *
- * The three transports:
+ * The three transports (transports.c says how each sends, receives and ends a stream):
  *   queue  queue.c: a ring of up to --capacity slots in shared memory, one robust
- *          mutex; end of stream: queue_close() once the producers are done. The ring
- *          is kept to 1 MiB (16 slots at least), so that it stays in the caches: with
- *          4 MiB, 16 and 64 KiB messages went at half the speed.
- *          A message is copied twice (in, out) and no system call is made unless
- *          somebody has to sleep.
+ *          mutex. The ring is kept to 1 MiB (16 slots at least), so that it stays in
+ *          the caches. A message is copied twice (in, out) and no system call is made
+ *          unless somebody has to sleep.
  *   mq     a POSIX message queue of 10 messages (the default limit for unprivileged
- *          users, /proc/sys/fs/mqueue/msg_max); end: one empty message per consumer.
- *          Messages above /proc/sys/fs/mqueue/msgsize_max (8 KiB by default) cannot be
- *          sent: no point.
- *   pipe   a pipe (64 KiB buffer); end: end-of-file when the producers exit. Writes of
- *          up to PIPE_BUF (4 KiB) bytes are atomic; longer ones from two producers would
- *          interleave, so 2/2 stops at 4 KiB. Every message costs a write and a read
- *          system call.
+ *          users, /proc/sys/fs/mqueue/msg_max). Messages above
+ *          /proc/sys/fs/mqueue/msgsize_max (8 KiB by default) cannot be sent: no point.
+ *   pipe   a pipe (64 KiB buffer). Writes of up to PIPE_BUF (4 KiB) bytes are atomic;
+ *          longer ones from two producers would interleave, so 2/2 stops at 4 KiB.
+ *          Every message costs a write and a read system call.
  *
  * Run:  ./queue_bench [--messages 30000] [--repeat 5] [--data FILE]
  * Look for: the queue ahead of the pipe for small messages (no system calls), all of
  * them converging on memory bandwidth for large ones.
  */
-#include "queue.h"
+#include "transports.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <math.h>
-#include <mqueue.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-enum { T_QUEUE, T_MQ, T_PIPE, NTRANSPORTS };
-static const char *const transport_name[NTRANSPORTS] = { "queue", "mq", "pipe" };
 static const size_t sizes[] = { 8, 64, 512, 4096, 16384, 65536 };
-enum { NSIZES = sizeof sizes / sizeof sizes[0], MAX_SIDE = 2, QUEUE_BYTES = 1 << 20 };
+enum { NSIZES = sizeof sizes / sizeof sizes[0], MAX_SIDE = 2 };
 
 /* what the consumers report back, in shared memory */
 struct control {
@@ -57,45 +47,11 @@ struct control {
 };
 
 static long g_capacity = 256;
-static long g_mq_maxmsg = 10, g_mq_msgsize_max = 8192;
-static char g_mq_name[64];
-
-static void remove_mq(void)
-{
-    mq_unlink(g_mq_name);
-}
-
-static long read_proc_long(const char *path, long fallback)
-{
-    FILE *f = fopen(path, "r");
-    long v = fallback;
-    if (f) {
-        if (fscanf(f, "%ld", &v) != 1)
-            v = fallback;
-        fclose(f);
-    }
-    return v;
-}
-
-/* exactly len bytes (common.h's read_all), or 0 at end-of-file */
-static size_t read_message(int fd, char *p, size_t len)
-{
-    ssize_t n = read_all(fd, p, len);
-    if (n == -1)
-        die_child("read(pipe)");
-    if (n != 0 && (size_t)n != len)
-        die_child("a torn message at end-of-file");
-    return (size_t)n;
-}
 
 struct run {
-    int transport;
-    size_t size;
-    int np, nc;
+    struct channel ch;
+    int np;
     long n;
-    struct queue *q;
-    mqd_t mq;
-    int pipefd[2];
     int gate[2];
     struct control *ctl;
 };
@@ -111,59 +67,27 @@ static void wait_gate(struct run *r)
 
 static void producer(struct run *r, int p)
 {
-    char *buf = calloc(1, r->size);
+    char *buf = calloc(1, r->ch.size);
     if (!buf)
         die_child("calloc");
-    if (r->transport == T_PIPE)
-        CHECK_SYS(close(r->pipefd[0]));
+    channel_producer(&r->ch);
     wait_gate(r);
     for (uint64_t seq = (uint64_t)p; seq < (uint64_t)r->n; seq += (uint64_t)r->np) {
         memcpy(buf, &seq, sizeof seq);
-        if (r->transport == T_QUEUE) {
-            if (queue_put(r->q, buf, r->size, QUEUE_FOREVER) != QUEUE_OK)
-                die_child("queue_put");
-        } else if (r->transport == T_MQ) {
-            if (mq_send(r->mq, buf, r->size, 0) == -1)
-                die_child("mq_send");
-        } else {
-            if (write_all(r->pipefd[1], buf, r->size) == -1)
-                die_child("write(pipe)");
-        }
+        channel_send(&r->ch, buf);
     }
     free(buf);
 }
 
 static void consumer(struct run *r, int c)
 {
-    char *buf = malloc(r->size);
+    char *buf = malloc(r->ch.size);
     if (!buf)
         die_child("malloc");
-    if (r->transport == T_PIPE)
-        CHECK_SYS(close(r->pipefd[1]));
+    channel_consumer(&r->ch);
     wait_gate(r);
     uint64_t count = 0, sum = 0, seq;
-    for (;;) {
-        size_t len;
-        if (r->transport == T_QUEUE) {
-            int rc = queue_get(r->q, buf, r->size, &len, QUEUE_FOREVER);
-            if (rc == QUEUE_CLOSED)
-                break;
-            if (rc != QUEUE_OK)
-                die_child("queue_get: %s", queue_status_name(rc));
-        } else if (r->transport == T_MQ) {
-            ssize_t n = mq_receive(r->mq, buf, r->size, NULL);
-            if (n == -1)
-                die_child("mq_receive");
-            if (n == 0) /* the end-of-stream marker */
-                break;
-            len = (size_t)n;
-        } else {
-            len = read_message(r->pipefd[0], buf, r->size);
-            if (len == 0)
-                break;
-        }
-        if (len != r->size)
-            die_child("a message of %zu bytes, expected %zu", len, r->size);
+    while (channel_recv(&r->ch, buf) != 0) {
         memcpy(&seq, buf, sizeof seq);
         count++;
         sum += seq;
@@ -182,33 +106,12 @@ static void reap_ok(pid_t pid)
         fatal("a benchmark process failed: exit code %d", exitcode_of(status));
 }
 
-static bool supported(int transport, size_t size, int side)
-{
-    if (transport == T_MQ)
-        return (long)size <= g_mq_msgsize_max;
-    if (transport == T_PIPE)
-        return side == 1 || size <= PIPE_BUF;
-    return true;
-}
-
 /* One run; returns the seconds from the gate opening to the last message received. */
 static double run_once(int transport, size_t size, int side, long n, struct control *ctl)
 {
-    struct run r = { .transport = transport, .size = size, .np = side, .nc = side, .n = n, .ctl = ctl };
+    struct run r = { .np = side, .n = n, .ctl = ctl };
     memset(ctl, 0, sizeof *ctl);
-    if (transport == T_QUEUE) {
-        long cap = QUEUE_BYTES / (long)(size + 64);
-        cap = cap < 16 ? 16 : cap > g_capacity ? g_capacity : cap;
-        r.q = queue_new(cap, size);
-    } else if (transport == T_MQ) {
-        struct mq_attr a = { .mq_maxmsg = g_mq_maxmsg, .mq_msgsize = (long)size };
-        r.mq = mq_open(g_mq_name, O_RDWR | O_CREAT | O_EXCL, 0600, &a);
-        if (r.mq == (mqd_t)-1)
-            die("mq_open(%s, maxmsg %ld, msgsize %zu)", g_mq_name, g_mq_maxmsg, size);
-        CHECK_SYS(mq_unlink(g_mq_name)); /* the descriptors keep it alive; no name left */
-    } else {
-        CHECK_SYS(pipe(r.pipefd));
-    }
+    channel_open(&r.ch, transport, size, g_capacity);
     CHECK_SYS(pipe(r.gate));
 
     pid_t pids[2 * MAX_SIDE];
@@ -223,23 +126,12 @@ static double run_once(int transport, size_t size, int side, long n, struct cont
         }
     }
     CHECK_SYS(close(r.gate[0]));
-    if (transport == T_PIPE) { /* only the children hold the pipe: EOF when producers end */
-        CHECK_SYS(close(r.pipefd[0]));
-        CHECK_SYS(close(r.pipefd[1]));
-    }
+    channel_forked(&r.ch);
     int64_t t0 = now_ns();
     CHECK_SYS(close(r.gate[1])); /* go */
     for (int i = 0; i < side; i++)
         reap_ok(pids[i]);
-    if (transport == T_QUEUE) {
-        queue_close(r.q);
-    } else if (transport == T_MQ) {
-        for (int c = 0; c < side; c++) {
-            struct timespec d = deadline_after(CLOCK_REALTIME, 10 * NS_PER_S);
-            if (mq_timedsend(r.mq, "", 0, 0, &d) == -1)
-                die("mq_timedsend(end of stream)");
-        }
-    }
+    channel_end(&r.ch, side); /* the producers are done: end of stream */
     for (int i = side; i < 2 * side; i++)
         reap_ok(pids[i]);
 
@@ -256,10 +148,7 @@ static double run_once(int transport, size_t size, int side, long n, struct cont
         fatal("%s %d/%d, %zu B: received %llu messages (sum %llu), sent %ld (sum %llu)",
               transport_name[transport], side, side, size, (unsigned long long)count,
               (unsigned long long)sum, n, (unsigned long long)expect);
-    if (transport == T_QUEUE)
-        queue_detach(r.q);
-    else if (transport == T_MQ)
-        CHECK_SYS(mq_close(r.mq));
+    channel_close(&r.ch);
     return (double)(last - t0) / 1e9;
 }
 
@@ -278,11 +167,7 @@ int main(int argc, char **argv)
     cli_parse(argc, argv, "Messages per second between processes: our queue, a POSIX message queue and a\n"
                           "pipe, for message sizes from 8 B to 64 KiB.", opts, &cli);
 
-    long msg_max = read_proc_long("/proc/sys/fs/mqueue/msg_max", 10);
-    g_mq_maxmsg = msg_max < 10 ? msg_max : 10;
-    g_mq_msgsize_max = read_proc_long("/proc/sys/fs/mqueue/msgsize_max", 8192);
-    snprintf(g_mq_name, sizeof g_mq_name, "/wb-bench-%d", (int)getpid());
-    on_termination(remove_mq);
+    transports_init();
 
     struct control *ctl = mmap(NULL, sizeof *ctl, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (ctl == MAP_FAILED)
@@ -298,7 +183,7 @@ int main(int argc, char **argv)
             int t = k / (2 * NSIZES), side = 1 + (k / NSIZES) % 2;
             size_t size = sizes[k % NSIZES];
             double *slot = &rate[k * repeat + rep];
-            if (!supported(t, size, side)) {
+            if (!transport_supports(t, size, side)) {
                 *slot = NAN;
                 continue;
             }
@@ -336,7 +221,7 @@ int main(int argc, char **argv)
 
     printf("Messages between processes, P producers / C consumers, median of %ld run(s)\n", repeat);
     printf("queue: up to %ld slots (1 MiB at most); mq: %ld messages; pipe: 64 KiB buffer\n\n", g_capacity,
-           g_mq_maxmsg);
+           transports_mq_maxmsg());
     for (int unit = 0; unit < 2; unit++) {
         printf("%s\n  %8s", unit == 0 ? "millions of messages per second" : "MB per second (10^6 bytes)",
                "size B");
