@@ -7,9 +7,9 @@
  * One source, built twice:
  *   coro_overflow_simple   linked with coro_simple.c: stacks with nothing between them
  *   coro_overflow          linked with coro.c: a guard page below every stack
- * In a child process (so that a crash is contained and reported), two coroutines are
- * made with a --stack KiB stack each: mmap puts one right below the other. The lower
- * one, B, starts,
+ * In a child process (so that a crash is contained and reported), coroutines are made
+ * with a --stack KiB stack each, and two whose stacks mmap put one right below the
+ * other are picked. The lower one, B, starts,
  * fills a 1 KiB array on its stack with a pattern (the canary) and switches back, its
  * frames waiting at the top of its stack. Then A recurses, frame after frame filled
  * with a pattern of its own, until it has used --past KiB more than its stack holds.
@@ -42,7 +42,7 @@
 #define WHICH "coro.c: a guard page below each stack"
 #endif
 
-enum { CANARY = 1024, FILL_A = 0xAA, FILL_B = 0xBB };
+enum { CANARY = 1024, FILL_A = 0xAA, FILL_B = 0xBB, TRIES = 8 };
 enum { A_RETURNED = 10, B_OVERWRITTEN = 11, IN_GUARD = 20, FAULT_ELSEWHERE = 21, NOT_ADJACENT = 3 };
 
 static volatile unsigned char *g_canary; /* B's array, on B's stack */
@@ -102,23 +102,29 @@ static void on_segv(int sig, siginfo_t *si, void *ctx)
 
 static void run_child(size_t stack, size_t past)
 {
-    struct coro *a = coro_create(body, stack, 0), *b = coro_create(body, stack, 0);
-    if (!a || !b)
-        die_child("coro_create");
+    /* two stacks, one right below the other (guard page or not): usually the first two
+     * made, but the allocator may map something of its own in between */
+    struct coro *c[TRIES], *a = NULL, *b = NULL;
+    void *lo[TRIES], *hi[TRIES], *guard[TRIES];
+    for (int i = 0; i < TRIES; i++) {
+        if (!(c[i] = coro_create(body, stack, 0)))
+            die_child("coro_create");
+        coro_stack_bounds(c[i], &lo[i], &hi[i], &guard[i]);
+    }
+    for (int i = 0; i < TRIES && !a; i++)
+        for (int j = 0; j < TRIES && !a; j++)
+            if (hi[j] == (guard[i] ? guard[i] : lo[i]))
+                a = c[i], b = c[j];
+    if (!a)
+        _exit(NOT_ADJACENT); /* mmap chose other places: the demo would prove nothing */
+    for (int i = 0; i < TRIES; i++)
+        if (c[i] != a && c[i] != b)
+            coro_free(c[i]);
     void *alo, *ahi, *aguard, *blo, *bhi, *bguard;
     coro_stack_bounds(a, &alo, &ahi, &aguard);
     coro_stack_bounds(b, &blo, &bhi, &bguard);
-    if (blo > alo) { /* B is the one below (the kernel maps downwards, valgrind upwards) */
-        struct coro *c = a;
-        a = b, b = c;
-        coro_stack_bounds(a, &alo, &ahi, &aguard);
-        coro_stack_bounds(b, &blo, &bhi, &bguard);
-    }
     trace("A's stack [%p, %p), %s", alo, ahi, aguard ? "a guard page below it" : "nothing below it");
-    trace("B's stack [%p, %p), %s", blo, bhi,
-          bhi == alo ? "right below A's" : bhi == aguard ? "right below A's guard page" : "elsewhere");
-    if (bhi != (aguard ? aguard : alo))
-        _exit(NOT_ADJACENT); /* mmap chose another place: the demo would prove nothing */
+    trace("B's stack [%p, %p), %s", blo, bhi, aguard ? "right below A's guard page" : "right below A's");
     g_guard_lo = aguard;
     g_guard_hi = alo;
     static char altstack[64 * 1024]; /* the handler cannot run on the overflowed stack */
@@ -171,7 +177,7 @@ int main(int argc, char **argv)
         fatal("A used %ld KiB more than its stack and nothing happened: B's stack is not where "
               "it should be", past_kb);
     case NOT_ADJACENT:
-        fatal("mmap did not put B's stack right below A's: nothing to show here");
+        fatal("mmap put no two of %d stacks next to each other: nothing to show here", TRIES);
     case FAULT_ELSEWHERE:
         fatal("a SIGSEGV, but not in A's guard page");
     default:
