@@ -29,6 +29,7 @@ WARN     := -std=c17 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototyp
 # over a guard page in a single move and write into whatever lies below: a thread's or
 # a coroutine's guard page is then no protection (chapter 07's coro.c).
 HARDEN   := -fstack-clash-protection
+TARGET   := $(shell $(CC) -dumpmachine 2>/dev/null)
 # Feature-test macro, once for everything: _GNU_SOURCE brings POSIX 2008 plus the
 # Linux calls the workbook shows (prctl, pidfd, pthread_setname_np, ...).
 CPPFLAGS += -D_GNU_SOURCE -I$(TOP)/common -I.
@@ -52,10 +53,16 @@ OUT := $(BUILD)/$(REL)
 # shadow-stack compatible (IBT only in their .note.gnu.property); the linker ANDs the
 # marks of all objects, so the program is not marked, and the kernel and glibc never
 # turn shadow stacks on for it, whatever the compiler's default (Ubuntu's gcc has
-# -fcf-protection on). x86-64 only: other CPUs have no such flag.
+# -fcf-protection on). aarch64's shadow stack is GCS (guarded control stack): coro.o is
+# compiled there with -mbranch-protection=pac-ret+bti, which marks it BTI and PAC but
+# never GCS (GCC 15's "standard" includes gcs), so the program is not marked GCS and
+# glibc does not turn GCS on for it (coro.c says more).
 NO_SHSTK := coro.o coro_simple.o bare_switch.o
-ifneq ($(findstring x86_64,$(shell $(CC) -dumpmachine 2>/dev/null)),)
+ifneq ($(findstring x86_64,$(TARGET)),)
   $(foreach o,$(NO_SHSTK),$(eval $(OUT)/$(o): OBJFLAGS := -fcf-protection=branch))
+endif
+ifneq ($(findstring aarch64,$(TARGET)),)
+  $(OUT)/coro.o: OBJFLAGS := -mbranch-protection=pac-ret+bti
 endif
 BUILDINFO := $(strip $(filter -O%,$(CFLAGS)) $(if $(SAN),-fsanitize=$(SAN)))
 CPPFLAGS  += -DWB_BUILD='"$(BUILDINFO)"'

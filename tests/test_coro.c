@@ -29,6 +29,8 @@
 #endif
 #ifdef CORO_UCONTEXT
 #define EXPECTED_BACKEND "ucontext"
+#elif defined(__aarch64__)
+#define EXPECTED_BACKEND "aarch64 assembly"
 #else
 #define EXPECTED_BACKEND "x86-64 assembly"
 #endif

@@ -1,2 +1,2 @@
-# the hub, on the hand-written x86-64 switch
+# the hub, on the hand-written switch (x86-64 or aarch64)
 test_hub_MODULES = ../chapters/07-coroutine/coro.c ../chapters/07-coroutine/hub.c

@@ -17,10 +17,13 @@
  *
  * A coroutine is three things: a stack (mmap'd, with a guard page below it), a saved
  * stack pointer, and a little bookkeeping (parent, the value in flight, finished or
- * not). Switching is done either by the hand-written x86-64 routine below or, as the
- * portable fallback, by swapcontext(3). Which one is fixed when this file is compiled:
- * define CORO_UCONTEXT for the fallback (coro_ucontext.c does; `make CORO=ucontext`
- * builds the chapter with it); other CPUs get it anyway.
+ * not). Switching is done either by a hand-written routine below, one for x86-64 and
+ * one for aarch64, or, as the portable fallback, by swapcontext(3). Which one is fixed
+ * when this file is compiled: define CORO_UCONTEXT for the fallback (coro_ucontext.c
+ * does; `make CORO=ucontext` builds the chapter with it); other CPUs get it anyway.
+ * Both hand-written switches do everything this file offers (copied stacks, own FPU
+ * modes, the stack cache, the sanitizer and valgrind hooks); the fallback has no copied
+ * stacks (ENOTSUP).
  *
  * ---- The stack ------------------------------------------------------------------
  * A stack is an anonymous private mapping. Only the pages a coroutine touches take
@@ -127,6 +130,101 @@
  *     register, starts with the endbr64 the compiler gives every function whose
  *     address is taken.
  *
+ * ---- The switch, aarch64 --------------------------------------------------------
+ * The same idea under AAPCS64, the procedure call standard of 64-bit Arm (Linux,
+ * Raspberry Pi OS, Graviton, Linux VMs on Apple silicon). wb_coro_swap(&from->sp,
+ * to->sp, value) gets its arguments in x0, x1, x2 and is reached by an ordinary call
+ * (`bl`), so the caller has already given up everything a callee may destroy: x0-x18
+ * (arguments, results and temporaries; x16 and x17 are the linker's scratch pair, and
+ * x18 is one more temporary on Linux), v0-v7 and v16-v31 whole, the upper 64 bits of
+ * v8-v15, the condition flags (NZCV) and FPSR (the sticky exception flags). What it
+ * must hand back unchanged, it saves:
+ *
+ *   x19 ... x28   the ten callee-saved general registers: stored in pairs (stp) on
+ *                 the current stack, loaded in pairs (ldp) from the other one;
+ *   x29 (fp)      the frame pointer, callee-saved like them. A new coroutine starts
+ *                 with 0 in it: a debugger or profiler walking the chain of frame
+ *                 records stops there, as at the bottom of a thread;
+ *   x30 (lr)      the link register. Here `bl` leaves the return address in a
+ *                 register, not on the stack as x86's `call` does, so the switch
+ *                 stores x30 with the others and loads the other side's, and its
+ *                 closing `ret` jumps to that: to where the other coroutine called
+ *                 wb_coro_swap (or, the first time, to wb_coro_start);
+ *   d8 ... d15    the low 64 bits of v8-v15. AAPCS64 makes only those halves
+ *                 callee-saved (a double kept in d8 lives across a call, a 128-bit
+ *                 vector in v8 does not), so eight 64-bit stores are exactly enough.
+ *                 With SVE the rule is the same for z8-z15: a caller that keeps
+ *                 whole vectors across an ordinary call saves them itself;
+ *   sp            the stack pointer: stored in from->sp, loaded from to->sp, the one
+ *                 move that is the switch. sp must be a multiple of 16 whenever it
+ *                 addresses memory (Linux has the CPU check it), so the saved block
+ *                 is 160 bytes, a multiple of 16;
+ *   x0            not saved but set: it carries `value`, which becomes the return
+ *                 value of the other side's call;
+ *   tpidr_el0     the thread pointer (TLS), not switched, as fs is not on x86-64:
+ *                 errno and every thread-local belong to the thread, shared by its
+ *                 coroutines.
+ *
+ * Stack of a suspended coroutine, from its saved sp upwards (8 bytes a slot):
+ *
+ *   sp + 0 ... 72     x19, x20, ..., x28
+ *   sp + 80           x29
+ *   sp + 88           x30: where its call to wb_coro_swap returns to
+ *   sp + 96 ... 152   d8, d9, ..., d15
+ *
+ * Linux on aarch64 has no red zone: a signal handler may write anywhere below sp. So
+ * the first store moves sp down by the whole block first (a pre-indexed stp), and
+ * every other store lands above the new sp; the last load moves it back up
+ * (post-indexed ldp).
+ *
+ * A new coroutine's block is written by init_frame in the same shape: x19 = the
+ * coroutine, x20 = the C function to call, x29 = 0, x30 = wb_coro_start, the rest 0.
+ * The first switch to it loads that block, leaving sp at the 16-aligned top of the
+ * stack, and `ret`s into wb_coro_start, which calls coro_entry(x19, value) through
+ * x20 (`blr`).
+ *
+ * FPCR (rounding mode, flush-to-zero, default-NaN, trap enables) plays the part of
+ * MXCSR and the x87 control word. AAPCS64 does not make it callee-saved: it treats
+ * its mode bits as global state of the program, which only functions made for the
+ * purpose (fesetround and its kin) change. So sharing it among a thread's coroutines,
+ * the default here, is what the ABI itself assumes; a CORO_OWN_FPU coroutine keeps
+ * its own, read and written (mrs, msr) around the swap as on x86-64. FPSR, like
+ * MXCSR's flags, is shared.
+ *
+ * Branch protection, aarch64's counterpart of CET (the note above). Three features,
+ * each compiled in with -mbranch-protection=..., each checked by the CPU:
+ *   - PAC (pointer authentication, "pac-ret"): a function signs its return address
+ *     in x30 on entry (paciasp, with sp as the modifier) and checks it before it
+ *     returns (autiasp), so a return address overwritten on the stack faults instead
+ *     of being followed. wb_coro_swap signs nothing: it saves the x30 it was called
+ *     with and `ret`s to the one it loads. The C functions around it (coro_switch,
+ *     transfer) sign and check their own, and each of their frames is resumed on the
+ *     same stack at the same sp it was signed with: a stack never moves, and a copied
+ *     coroutine's frames are copied back to the very addresses they left. `make
+ *     test-aarch64` builds with -mbranch-protection=standard and runs the tests on
+ *     qemu's emulated CPU, which has PAC: a wrong sp or a stale frame would fault
+ *     there. What PAC does not cover: a suspended coroutine's x30 waits in its block
+ *     unsigned, as rip does on x86-64 without shadow stacks.
+ *   - BTI (branch target identification): in code pages marked guarded, an indirect
+ *     branch (br, blr) must land on a `bti` instruction (paciasp counts as one); `ret`
+ *     is not checked. wb_coro_swap begins with `bti c` (written `hint #34`, a no-op
+ *     on CPUs without BTI), should a compiler ever call it through a register;
+ *     wb_coro_start is reached by `ret` and needs none; coro_entry, called through
+ *     x20, gets its landing pad from the compiler, as every function whose address
+ *     is taken does. (Pages are guarded only when every object of the program is
+ *     marked BTI; Debian 12's C start files are not, so there BTI stays off: `readelf
+ *     -n` on a program shows no "AArch64 feature" line.)
+ *   - GCS (guarded control stack; Armv9.4, Linux 6.13, glibc 2.41): aarch64's shadow
+ *     stack, which checks every `ret` as CET's does, with the same result for this
+ *     switch: its `ret` returns to an address pushed on another stack. We do what we
+ *     do for CET: mk/rules.mk compiles this object with -mbranch-protection=pac-ret+bti
+ *     (BTI and PAC, never GCS), so its .note.gnu.property lacks the GCS mark and so
+ *     does the program (the linker ANDs them). glibc then leaves GCS off for it (the
+ *     tunable glibc.cpu.aarch64_gcs is 0 by default, and 2 skips unmarked programs),
+ *     or, in its strict mode (1), refuses to start it: a clear failure, not a fault at
+ *     the first switch. Only mode 3, which ignores the marks, would let it fault. Not
+ *     tested: neither this machine nor qemu 7.2 has GCS.
+ *
  * ---- Telling the sanitizers -----------------------------------------------------
  * AddressSanitizer keeps a shadow of every stack and TSan a shadow call stack per
  * thread; a switch they are not told about looks to them like a wild jump. So under
@@ -154,7 +252,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#if !defined(CORO_UCONTEXT) && !defined(__x86_64__)
+#if !defined(CORO_UCONTEXT) && !defined(__x86_64__) && !(defined(__aarch64__) && defined(__LP64__))
 #define CORO_UCONTEXT 1 /* no hand-written switch for this CPU: use the fallback */
 #endif
 #ifdef CORO_UCONTEXT
@@ -179,8 +277,12 @@
 
 /* The FPU modes of a CORO_OWN_FPU coroutine, or the thread's shared ones. */
 struct fpu_modes {
+#ifdef __aarch64__
+    uint64_t fpcr;
+#else
     uint32_t mxcsr;
     uint16_t x87cw;
+#endif
 };
 
 struct coro {
@@ -239,6 +341,7 @@ static struct coro *current(void)
 void *wb_coro_swap(void **save_sp, void *load_sp, void *value);
 void wb_coro_start(void);
 
+#ifdef __x86_64__
 __asm__(
     ".text\n"
     ".globl wb_coro_swap\n"
@@ -292,8 +395,6 @@ static void init_frame(uintptr_t *top, struct coro *c, void (*entry)(struct coro
 }
 enum { INIT_FRAME_BYTES = 7 * sizeof(uintptr_t) };
 
-static _Thread_local struct fpu_modes t_shared_fpu;
-
 static inline void save_fpu(struct fpu_modes *m)
 {
     __asm__ volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(m->mxcsr), "=m"(m->x87cw));
@@ -303,6 +404,82 @@ static inline void load_fpu(const struct fpu_modes *m)
 {
     __asm__ volatile("ldmxcsr %0\n\tfldcw %1" : : "m"(m->mxcsr), "m"(m->x87cw));
 }
+
+#else /* aarch64: the layout and the rules are at the top of the file */
+__asm__(
+    ".text\n"
+    ".globl wb_coro_swap\n"
+    ".hidden wb_coro_swap\n"
+    ".type wb_coro_swap, %function\n"
+    ".p2align 4\n"
+    "wb_coro_swap:\n"                  /* x0 = &from->sp, x1 = to->sp, x2 = value */
+    "    hint #34\n"                   /* bti c: a landing pad, if called through a register */
+    "    stp x19, x20, [sp, #-160]!\n" /* sp -= 160, then the block, onto from's stack */
+    "    stp x21, x22, [sp, #16]\n"
+    "    stp x23, x24, [sp, #32]\n"
+    "    stp x25, x26, [sp, #48]\n"
+    "    stp x27, x28, [sp, #64]\n"
+    "    stp x29, x30, [sp, #80]\n"    /* the frame pointer, and where we return to */
+    "    stp d8, d9, [sp, #96]\n"
+    "    stp d10, d11, [sp, #112]\n"
+    "    stp d12, d13, [sp, #128]\n"
+    "    stp d14, d15, [sp, #144]\n"
+    "    mov x9, sp\n"                 /* (str cannot store sp itself) */
+    "    str x9, [x0]\n"               /* from->sp = sp: from is now suspended */
+    "    mov sp, x1\n"                 /* sp = to->sp: we are on to's stack */
+    "    mov x0, x2\n"                 /* the value: what to's call returns */
+    "    ldp d14, d15, [sp, #144]\n"   /* to's block, in the reverse order */
+    "    ldp d12, d13, [sp, #128]\n"
+    "    ldp d10, d11, [sp, #112]\n"
+    "    ldp d8, d9, [sp, #96]\n"
+    "    ldp x29, x30, [sp, #80]\n"    /* x30: where to called wb_coro_swap */
+    "    ldp x27, x28, [sp, #64]\n"
+    "    ldp x25, x26, [sp, #48]\n"
+    "    ldp x23, x24, [sp, #32]\n"
+    "    ldp x21, x22, [sp, #16]\n"
+    "    ldp x19, x20, [sp], #160\n"   /* the last pair, then sp += 160 */
+    "    ret\n"                        /* to x30: into to's caller (or wb_coro_start) */
+    ".size wb_coro_swap, .-wb_coro_swap\n"
+    "\n"
+    ".globl wb_coro_start\n"
+    ".hidden wb_coro_start\n"
+    ".type wb_coro_start, %function\n"
+    ".p2align 4\n"
+    "wb_coro_start:\n"                 /* first code on a new stack; sp is 16-aligned */
+    "    .cfi_startproc\n"
+    "    .cfi_undefined x30\n"         /* debuggers: the call chain starts here */
+    "    mov x1, x0\n"                 /* the value of the first switch */
+    "    mov x0, x19\n"                /* the coroutine, put in x19 by init_frame */
+    "    blr x20\n"                    /* coro_entry(c, value); it never returns */
+    "    brk #1\n"
+    "    .cfi_endproc\n"
+    ".size wb_coro_start, .-wb_coro_start\n");
+
+/* The first block of a new coroutine, shaped like a suspended one's (see the top),
+ * written below `top` (a copied coroutine's goes to its save buffer instead). */
+static void init_frame(uintptr_t *top, struct coro *c, void (*entry)(struct coro *, void *))
+{
+    uintptr_t *sp = top - 20;           /* 160 bytes: then sp is 16-aligned too */
+    for (int i = 0; i < 20; i++)
+        sp[i] = 0;                      /* x21-x28, d8-d15; x29 = 0 ends the frame chain */
+    sp[0] = (uintptr_t)c;               /* x19 */
+    sp[1] = (uintptr_t)entry;           /* x20 */
+    sp[11] = (uintptr_t)wb_coro_start;  /* x30: where the first switch's ret goes */
+}
+enum { INIT_FRAME_BYTES = 20 * sizeof(uintptr_t) };
+
+static inline void save_fpu(struct fpu_modes *m)
+{
+    __asm__ volatile("mrs %0, fpcr" : "=r"(m->fpcr));
+}
+
+static inline void load_fpu(const struct fpu_modes *m)
+{
+    __asm__ volatile("msr fpcr, %0" : : "r"(m->fpcr));
+}
+#endif
+
+static _Thread_local struct fpu_modes t_shared_fpu;
 
 /* ---- copied stacks (greenlet's way) ----
  * A CORO_COPY_STACK coroutine has no stack of its own: all of a thread's copied
@@ -889,8 +1066,10 @@ void coro_stack_bounds(const struct coro *c, void **lo, void **hi, void **guard)
 
 const char *coro_backend(void)
 {
-#ifdef CORO_UCONTEXT
+#if defined(CORO_UCONTEXT)
     return "ucontext";
+#elif defined(__aarch64__)
+    return "aarch64 assembly";
 #else
     return "x86-64 assembly";
 #endif

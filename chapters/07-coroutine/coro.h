@@ -19,12 +19,15 @@
  * returns, the value goes to its parent (or, if the parent has finished, to the
  * nearest ancestor that has not), as greenlet does.
  *
- * Two ways to switch, chosen when coro.c is compiled (see the comments there):
- *   "x86-64 assembly"  16 hand-written instructions (the default on x86-64);
- *   "ucontext"         getcontext/makecontext/swapcontext from libc, the portable
- *                      fallback: define CORO_UCONTEXT (coro_ucontext.c does), or build
- *                      on a CPU other than x86-64.
- * Both pass the same tests (tests/test_coro.c and tests/test_coro_uc.c).
+ * Three ways to switch, chosen when coro.c is compiled (see the comments there):
+ *   "x86-64 assembly"   16 hand-written instructions (the default on x86-64);
+ *   "aarch64 assembly"  26 of them (the default on 64-bit Arm; `make test-aarch64`
+ *                       tests it under qemu);
+ *   "ucontext"          getcontext/makecontext/swapcontext from libc, the portable
+ *                       fallback: define CORO_UCONTEXT (coro_ucontext.c does), or build
+ *                       on any other CPU. It has no copied stacks (CORO_COPY_STACK:
+ *                       ENOTSUP); everything else works on all three.
+ * All pass the same tests (tests/test_coro.c and tests/test_coro_uc.c).
  *
  * coro_simple.c implements part of this API, the part to read first: coro_create
  * (without flags), coro_switch, coro_current, coro_main, coro_parent, coro_set_parent,
@@ -121,7 +124,7 @@ struct coro_cache_stats coro_cache_stats(void);
  * (guard is NULL without one). For the tests and for the curious. */
 void coro_stack_bounds(const struct coro *c, void **lo, void **hi, void **guard);
 
-/* "x86-64 assembly" or "ucontext": which switch this build uses. */
+/* "x86-64 assembly", "aarch64 assembly" or "ucontext": which switch this build uses. */
 const char *coro_backend(void);
 
 /* The stack allocator itself, for code that switches stacks by other means (the
