@@ -14,8 +14,8 @@ HAVE_CMOCKA := $(shell pkg-config --exists cmocka 2>/dev/null && echo yes)
 # ONLY=02-queue (or any part of a chapter's name) limits test, plots and valgrind to it
 SELECTED := $(if $(ONLY),$(foreach c,$(CHAPTERS),$(if $(findstring $(ONLY),$(c)),$(c))),$(CHAPTERS))
 
-.PHONY: all common chapters $(CHAPTERS) tests test plots deps deps-test deps-plots \
-        valgrind clean help FORCE
+.PHONY: all common chapters $(CHAPTERS) tests test test-aarch64 plots deps deps-test \
+        deps-plots valgrind clean help FORCE
 .DEFAULT_GOAL := all
 
 all:
@@ -54,6 +54,35 @@ test: deps-test
 	+@$(BUILDMAKE) -C tests
 	@ONLY="$(ONLY)" tests/run.sh "$(BUILD)" "$(SAN)"
 
+# Chapter 07's switch on 64-bit Arm, tested from here: its tests and smoke runs
+# cross-built with Debian's gcc-aarch64-linux-gnu (mk/deps.sh aarch64 installs it, with
+# qemu-user and cmocka for arm64) and run under qemu-aarch64, each binary through a link
+# to qemu named after it (tests/run.sh, VIA). The loader and C library come from
+# libc6:arm64, never with -L /usr/aarch64-linux-gnu: that would mix the cross
+# package's loader with libc6:arm64's C library, and a forked child then spins forever
+# in fork(). -mbranch-protection=standard: qemu's CPU has PAC, so return addresses are
+# signed and checked across every switch. The smoke runner is this machine's.
+A64_CC    := aarch64-linux-gnu-gcc
+A64_BUILD := $(TOP)/build/$(A64_CC)
+A64_MAKE  := $(BUILDMAKE) CC=$(A64_CC) CFLAGS='-O2 -g -mbranch-protection=standard' SAN=
+A64_TESTS := test_coro test_hub test_coro_uc test_hub_uc test_aio
+test-aarch64: deps-test
+ifneq ($(SAN),)
+	$(error make test-aarch64 runs no sanitizer (they do not run under qemu-user))
+endif
+	@sh mk/deps.sh aarch64
+	+@$(BUILDMAKE) -C tests smoke
+	+@$(A64_MAKE) -C common
+	+@$(A64_MAKE) -C chapters/07-coroutine
+	+@$(A64_MAKE) -C tests $(A64_TESTS)
+	@mkdir -p $(A64_BUILD)/via && \
+	 for b in $(A64_TESTS) $$($(SUBMAKE) -s -C chapters/07-coroutine list-progs); do \
+	     ln -sf "$$(command -v qemu-aarch64)" "$(A64_BUILD)/via/$$(basename $$b)"; done
+	@aarch64-linux-gnu-readelf -n $(A64_BUILD)/tests/coro.o | grep -q 'AArch64 feature: BTI, PAC$$' || \
+	 { echo "coro.o is not marked BTI and PAC without GCS (mk/rules.mk):"; \
+	   aarch64-linux-gnu-readelf -n $(A64_BUILD)/tests/coro.o; exit 1; }
+	@ONLY=07-coroutine VIA=$(A64_BUILD)/via SMOKE=$(BUILD)/tests/smoke tests/run.sh $(A64_BUILD)
+
 plots: deps-plots
 ifneq ($(VARIANT),)
 	$(error plots measure the default build: run 'make plots' without CC or SAN)
@@ -79,6 +108,8 @@ help:
 	@echo "  make plots           run the measuring programs, draw plots/*.png"
 	@echo "  QUICK=1 make plots   a fast pass into plots/quick/ (the committed figures stay)"
 	@echo "  make valgrind        each program's first quick run under valgrind (memcheck)"
+	@echo "  make test-aarch64    chapter 07's tests and smoke runs built for 64-bit Arm, run"
+	@echo "                       under qemu-user (installs the cross compiler and qemu)"
 	@echo "  make deps            check for and install cmocka, gnuplot, pkg-config"
 	@echo "  make clean           remove everything built or measured"
 	@echo "  make -C chapters/01-process              one chapter"

@@ -1,13 +1,20 @@
 #!/bin/sh
 # mk/deps.sh: check for the tools a make step needs and install what is missing.
 #
-#   sh mk/deps.sh [test|plots|all|valgrind|mpi] [CC]
+#   sh mk/deps.sh [test|plots|all|valgrind|mpi|aarch64] [CC]
 #
 # test  needs pkg-config and cmocka;  plots needs gnuplot;  all needs both (+ valgrind).
 # mpi   needs MPICH (mpicc, mpiexec) for chapter 13-cluster; test, plots and all include
 #       it when that chapter is among those selected (ONLY, as in the Makefile). MPI is
 #       optional: if it cannot be installed, only that chapter is skipped, so its
 #       failure is reported and does not stop the step.
+# aarch64 (only for `make test-aarch64`, never part of all): the cross compiler
+#       gcc-aarch64-linux-gnu, qemu-user to run what it builds, and cmocka for arm64:
+#       Debian's own libcmocka-dev for the arm64 architecture, which apt installs only
+#       once dpkg knows that architecture, so the step adds it (dpkg --add-architecture
+#       arm64, printed like the rest), as Debian's cross-building guide does. That also
+#       brings libc6:arm64. Undo: apt-get purge 'libcmocka0:arm64' 'libc6:arm64' ...;
+#       dpkg --remove-architecture arm64.
 # On Debian/Ubuntu the missing packages are installed with apt-get (through sudo when
 # not root), and the command is printed before it runs. Elsewhere the script stops and
 # prints what to install. It is quiet when nothing is missing.
@@ -17,7 +24,7 @@ cc=${2:-cc}
 pkgs=""
 need() { pkgs="$pkgs $1"; }
 
-case $want in test|plots|all|valgrind|mpi) ;; *) echo "deps.sh: unknown step '$want' (test|plots|valgrind|mpi|all)" >&2; exit 2 ;; esac
+case $want in test|plots|all|valgrind|mpi|aarch64) ;; *) echo "deps.sh: unknown step '$want' (test|plots|valgrind|mpi|aarch64|all)" >&2; exit 2 ;; esac
 
 # chapter 13 is in this run unless ONLY names another chapter (the Makefile's rule:
 # ONLY is any part of a chapter directory's name)
@@ -56,6 +63,20 @@ if [ "$want" = valgrind ] || [ "$want" = all ]; then
     command -v valgrind >/dev/null 2>&1 || need valgrind
 fi
 
+add_arch=""
+if [ "$want" = aarch64 ]; then
+    command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || need gcc-aarch64-linux-gnu
+    # (its C library is only recommended, and recommends are not installed here)
+    [ -e /usr/aarch64-linux-gnu/include/stdio.h ] || need libc6-dev-arm64-cross
+    command -v qemu-aarch64 >/dev/null 2>&1 || need qemu-user
+    if [ ! -e /usr/lib/aarch64-linux-gnu/libcmocka.so ]; then
+        need libcmocka-dev:arm64
+        if command -v dpkg >/dev/null 2>&1 && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+            add_arch=arm64
+        fi
+    fi
+fi
+
 # MPICH's own commands: Debian names them mpicc.mpich and mpiexec.mpich (the plain names
 # are alternatives that may point to Open MPI); chapters/13-cluster/Makefile looks for
 # the same names.
@@ -78,6 +99,12 @@ install() {
         if command -v sudo >/dev/null 2>&1; then sudo="sudo "
         else echo "deps: not root and no sudo; as root run: apt-get install -y $*" >&2; return 1
         fi
+    fi
+    if [ -n "$add_arch" ]; then
+        echo "deps: running: ${sudo}dpkg --add-architecture $add_arch"
+        ${sudo}dpkg --add-architecture "$add_arch" || {
+            echo "deps: dpkg --add-architecture $add_arch failed" >&2; return 1; }
+        add_arch="" updated=""
     fi
     if [ -z "${updated:-}" ]; then
         echo "deps: running: ${sudo}apt-get update -q"

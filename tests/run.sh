@@ -2,12 +2,15 @@
 # tests/run.sh: run every test binary, then the smoke tests, then the leftovers check,
 # and end with one line "N passed, N failed" (exit 1 if anything failed).
 #
-#   [ONLY=02-queue] tests/run.sh BUILD [SAN]
+#   [ONLY=02-queue] [VIA=DIR SMOKE=PATH] tests/run.sh BUILD [SAN]
 #
 # BUILD is where the binaries are (the top directory, or build/<variant>, see
 # mk/variant.mk). Each test binary's cmocka report is kept quiet unless something
 # fails. ONLY (a chapter name or part of one) limits the run to that chapter's smoke
-# runs and the tests whose test_*.mk names it, plus test_common.
+# runs and the tests whose test_*.mk names it, plus test_common. VIA and SMOKE are for
+# binaries built for another CPU (make test-aarch64): each binary B runs as VIA/B B,
+# through an emulator linked there under B's name, and the smoke runner is SMOKE, one
+# built for this machine.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:?usage: run.sh BUILD [SAN]}
@@ -52,7 +55,7 @@ for t in "$build"/tests/test_*; do
     if [ -n "${ONLY:-}" ] && [ "$name" != test_common ] && ! grep -qs -- "$ONLY" "tests/$name.mk"; then
         continue
     fi
-    out=$(timeout -k 5 300 "$t" 2>&1); rc=$?
+    out=$(timeout -k 5 300 ${VIA:+"$VIA/$name"} "$t" 2>&1); rc=$?
     tally "$(basename "$t")" "$out" $rc
 done
 
@@ -62,7 +65,8 @@ for mk in chapters/*${ONLY:-}*/Makefile; do
     d=$(dirname "$mk")
     for p in $(make -s --no-print-directory -C "$d" list-progs); do progs+=("$d/$p"); done
 done
-out=$(timeout -k 5 900 "$build/tests/smoke" --top "$top" --build "$build" --san "$san" "${progs[@]}" 2>&1); rc=$?
+out=$(timeout -k 5 900 "${SMOKE:-$build/tests/smoke}" --top "$top" --build "$build" --san "$san" \
+    ${VIA:+--via "$VIA"} "${progs[@]}" 2>&1); rc=$?
 tally smoke "$out" $rc
 
 # (the output is captured, not piped: a pipe's other end would count as a leftover)

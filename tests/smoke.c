@@ -1,6 +1,6 @@
 /* smoke.c: run every program of every chapter, and feed each one bad options.
  *
- *   smoke --top DIR --build DIR [--san LIST] chapters/01-process/process_basics ...
+ *   smoke --top DIR --build DIR [--san LIST] [--via DIR] chapters/01-process/process_basics ...
  *
  * The arguments are every program the chapter Makefiles build (tests/run.sh lists them
  * with `make list-progs`). Each chapter's smoke.txt says how to run its programs:
@@ -26,6 +26,11 @@
  * the range, an overflow and a missing unit each exit 2 with a first line naming the
  * option and the range. A program that has no run in
  * any smoke.txt fails.
+ *
+ * --via DIR runs each program P as DIR/P with P's path put before its arguments:
+ * `make test-aarch64` fills DIR with links to qemu-aarch64, one named after each
+ * program, so that the kernel names each emulated process after its program (the
+ * trace lines print that name), as it does for a program run natively.
  */
 #include "common.h"
 
@@ -33,6 +38,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <regex.h>
 #include <signal.h>
@@ -68,6 +74,7 @@ struct test {
 };
 
 static const char *g_san = "";
+static const char *g_via; /* --via DIR, or NULL */
 static int64_t g_timeout;
 static struct test *g_tests;
 static size_t g_ntests, g_cap;
@@ -175,6 +182,15 @@ static void run_program(const struct test *t, const char *mark, struct run *r)
             die_child("setpgid");
         if (dup2(po[1], 1) == -1 || dup2(pe[1], 2) == -1)
             die_child("dup2");
+        if (g_via) { /* DIR/<name> <path> <args>: the emulator, named after the program */
+            char *argv[MAX_ARGS + 2] = { t->argv[0], t->path };
+            for (int i = 1; t->argv[i]; i++)
+                argv[i + 1] = t->argv[i];
+            char via[PATH_MAX];
+            snprintf(via, sizeof via, "%s/%s", g_via, t->argv[0]);
+            execve(via, argv, envp);
+            die_child("execve %s", via);
+        }
         execve(t->path, t->argv, envp);
         die_child("execve %s", t->path);
     }
@@ -519,11 +535,13 @@ int main(int argc, char **argv)
             build = argv[i + 1];
         else if (strcmp(argv[i], "--san") == 0)
             g_san = argv[i + 1];
+        else if (strcmp(argv[i], "--via") == 0)
+            g_via = argv[i + 1];
         else
             break;
     }
     if (!top || !build) {
-        fprintf(stderr, "usage: smoke --top DIR --build DIR [--san LIST] chapters/NN/prog ...\n");
+        fprintf(stderr, "usage: smoke --top DIR --build DIR [--san LIST] [--via DIR] chapters/NN/prog ...\n");
         return 2;
     }
     g_timeout = (g_san[0] ? 120 : 10) * NS_PER_S;
