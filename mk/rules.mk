@@ -30,6 +30,15 @@ WARN     := -std=c17 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototyp
 # a coroutine's guard page is then no protection (chapter 07's coro.c).
 HARDEN   := -fstack-clash-protection
 TARGET   := $(shell $(CC) -dumpmachine 2>/dev/null)
+# gcc for aarch64 probes a big frame only every 64 KiB: it assumes 64 KiB of guard
+# below every stack (its default --param stack-clash-protection-guard-size=16). Our
+# guards, and glibc's under thread stacks, are one page, so it is told 4 KiB (2^12,
+# the least it takes); without this a 16 KiB frame skips the guard page on aarch64
+# (tests/test_coro.c, test_big_frame_hits_guard_page). Only where the compiler takes it.
+ifneq ($(findstring aarch64,$(TARGET)),)
+  HARDEN += $(shell $(CC) -Werror -fstack-clash-protection --param stack-clash-protection-guard-size=12 \
+                    -x c -c -o /dev/null /dev/null 2>/dev/null && echo --param stack-clash-protection-guard-size=12)
+endif
 # Feature-test macro, once for everything: _GNU_SOURCE brings POSIX 2008 plus the
 # Linux calls the workbook shows (prctl, pidfd, pthread_setname_np, ...).
 CPPFLAGS += -D_GNU_SOURCE -I$(TOP)/common -I.
