@@ -6,6 +6,10 @@
 CHAPTERS := $(patsubst %/Makefile,%,$(sort $(wildcard chapters/*/Makefile)))
 TOP      := $(CURDIR)
 include mk/variant.mk
+# is the system new enough? (not for the targets that only clean, explain or install)
+ifneq ($(filter-out clean help deps deps-test deps-plots,$(or $(MAKECMDGOALS),all)),)
+  include mk/platform.mk
+endif
 SUBMAKE  := $(MAKE) --no-print-directory
 # builds use every core (output kept whole per target); measurements never run in parallel
 NPROC    := $(shell nproc 2>/dev/null || echo 2)

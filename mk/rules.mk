@@ -20,6 +20,7 @@
 TOP   := $(realpath $(dir $(lastword $(MAKEFILE_LIST)))/..)
 REL   := $(patsubst $(TOP)/%,%,$(CURDIR))
 include $(TOP)/mk/variant.mk
+include $(TOP)/mk/platform.mk
 
 CFLAGS   ?= -O2 -g
 WARN     := -std=c17 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes \
