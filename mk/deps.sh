@@ -13,7 +13,7 @@
 #       Debian's own libcmocka-dev for the arm64 architecture, which apt installs only
 #       once dpkg knows that architecture, so the step adds it (dpkg --add-architecture
 #       arm64, printed like the rest), as Debian's cross-building guide does. That also
-#       brings libc6:arm64. Undo: apt-get purge 'libcmocka0:arm64' 'libc6:arm64' ...;
+#       brings libc6:arm64. Undo: apt-get purge --allow-remove-essential '.*:arm64';
 #       dpkg --remove-architecture arm64.
 # On Debian/Ubuntu the missing packages are installed with apt-get (through sudo when
 # not root), and the command is printed before it runs. Elsewhere the script stops and
