@@ -65,7 +65,9 @@ test: deps-test
 # libc6:arm64, never with -L /usr/aarch64-linux-gnu: that would mix the cross
 # package's loader with libc6:arm64's C library, and a forked child then spins forever
 # in fork(). -mbranch-protection=standard: qemu's CPU has PAC, so return addresses are
-# signed and checked across every switch. The smoke runner is this machine's.
+# signed and checked across every switch; with qemu's own signing function
+# (pauth-impdef), as checked as the architected one and 14 times faster to emulate here
+# (a switch: 86 ns against 1.2 µs). The smoke runner is this machine's.
 A64_CC    := aarch64-linux-gnu-gcc
 A64_BUILD := $(TOP)/build/$(A64_CC)
 A64_MAKE  := $(BUILDMAKE) CC=$(A64_CC) CFLAGS='-O2 -g -mbranch-protection=standard' SAN=
@@ -85,7 +87,8 @@ endif
 	@aarch64-linux-gnu-readelf -n $(A64_BUILD)/tests/coro.o | grep -q 'AArch64 feature: BTI, PAC$$' || \
 	 { echo "coro.o is not marked BTI and PAC without GCS (mk/rules.mk):"; \
 	   aarch64-linux-gnu-readelf -n $(A64_BUILD)/tests/coro.o; exit 1; }
-	@ONLY=07-coroutine VIA=$(A64_BUILD)/via SMOKE=$(BUILD)/tests/smoke tests/run.sh $(A64_BUILD)
+	@ONLY=07-coroutine VIA=$(A64_BUILD)/via SMOKE=$(BUILD)/tests/smoke QEMU_CPU=max,pauth-impdef=on \
+	 tests/run.sh $(A64_BUILD)
 
 plots: deps-plots
 ifneq ($(VARIANT),)
