@@ -73,6 +73,15 @@ if [ "$want" = aarch64 ]; then
         need libcmocka-dev:arm64
         if command -v dpkg >/dev/null 2>&1 && ! dpkg --print-foreign-architectures | grep -qx arm64; then
             add_arch=arm64
+            # Ubuntu keeps arm64 packages in another archive (ports.ubuntu.com): with the
+            # architecture added and the sources as they are, apt-get update fails
+            if grep -qs '^ID=ubuntu' /etc/os-release; then
+                echo "deps: make test-aarch64 needs libcmocka-dev:arm64; on Ubuntu, arm64 packages come" >&2
+                echo "      from ports.ubuntu.com: restrict your apt sources to [arch=amd64], add" >&2
+                echo "      ports.ubuntu.com for [arch=arm64], run dpkg --add-architecture arm64," >&2
+                echo "      apt-get update, and make test-aarch64 again" >&2
+                exit 1
+            fi
         fi
     fi
 fi
