@@ -61,11 +61,14 @@ static void take(struct runner *r)
         gil_take(&r->t, GIL_START);
 }
 
-/* The check point after a tick. A drop request, once set, stays set while we hold the
- * GIL (only a taker clears it), so when we see it the check will drop and re-take. */
+/* The check point after a tick. We look at the very flag the check point tests
+ * (gil.c's check tests eval_breaker, which is set just after drop_request: reading
+ * drop_request here could see a request the check does not see yet). Once set, it
+ * stays set while we hold the GIL (only a taker clears it), so when we see it the
+ * check will drop and re-take. */
 static void check(struct runner *r)
 {
-    atomic_int *request = r->run == SIMPLE ? &g_simple.drop_request : &g_full.drop_request;
+    atomic_int *request = r->run == SIMPLE ? &g_simple.drop_request : &g_full.eval_breaker;
     if (!atomic_load_explicit(request, memory_order_relaxed)) {
         if (r->run == SIMPLE) /* nothing to do: the same one load the real check makes */
             gil_simple_check(&g_simple, r->id);
@@ -92,6 +95,7 @@ static void *run_main(void *arg)
     if (r->cpu >= 0)
         pin_to_cpu(r->cpu);
     take(r);
+    g_last = r->id; /* it holds the GIL now, even if the run ends before its first tick */
     while (!atomic_load_explicit(&g_stop, memory_order_relaxed)) {
         for (int k = 0; k < 64; k++, r->ticks++) {
             r->sum += gil_work(r->ticks);
