@@ -343,6 +343,10 @@ static void test_huge_stack_refused(void **state)
                 coro_stack_bounds(c, &lo, &hi, &guard);
                 fail_msg("coro_create(%zu bytes) made a stack of %td bytes", huge[i], (char *)hi - (char *)lo);
             }
+#ifdef CORO_SIMPLE /* its errno is mmap's, and valgrind's mmap says EINVAL where Linux says ENOMEM */
+            if (errno == EINVAL && under_valgrind())
+                continue;
+#endif
             assert_int_equal(errno, ENOMEM);
         }
     }
@@ -648,7 +652,9 @@ static void test_stacks_freed(void **state)
         for (int i = 0; i < N; i++)
             coro_free(cs[i]);
 #ifndef WB_TSAN /* TSan keeps the memory of each fiber's state for reuse */
-        if (round == 1) /* (round 0 may leave malloc's own mappings behind) */
+        /* (round 0 may leave malloc's own mappings behind; valgrind's own mappings are
+         * in the list too, and it adds and merges them as it works) */
+        if (round == 1 && !under_valgrind())
             assert_int_equal(count_lines("/proc/self/maps"), before);
 #else
         (void)before;

@@ -652,7 +652,11 @@ static void test_loopback_echo(void **state)
 
 /* ThreadSanitizer treats every coroutine as a thread of its own (a fiber): gcc's TSan
  * runtime holds at most 8128 threads and fibers at a time, and maps over a megabyte
- * for each, so its builds run fewer */
+ * for each, so its builds run fewer. So does a run under valgrind: each stack is
+ * registered with it, and when the stack pointer leaves one stack it searches its list
+ * of them for the next (coregrind/m_stacks.c, find_stack_by_addr), so the time grows
+ * faster than the number of stacks: 10,000 added 4 to 6 s to the run here, 1000 a
+ * fraction of a second. */
 #ifdef WB_TSAN
 #define SLEEPERS 1000
 #else
@@ -662,8 +666,8 @@ static void test_loopback_echo(void **state)
 static void test_ten_thousand_sleepers(void **state)
 {
     (void)state;
-    enum { N = SLEEPERS };
-    struct hub_task **t = calloc(N, sizeof *t);
+    const int N = under_valgrind() ? 1000 : SLEEPERS;
+    struct hub_task **t = calloc((size_t)N, sizeof *t);
     assert_non_null(t);
     int64_t t0 = now_ns();
     for (int i = 0; i < N; i++) {
@@ -774,7 +778,10 @@ static void test_stacks_and_fds_freed(void **state)
     run_a_hub();
     assert_int_equal(count_fds(), fds);   /* the epoll descriptor is closed */
 #ifndef WB_TSAN /* TSan keeps the memory of each fiber's state for reuse */
-    assert_int_equal(count_maps(), maps); /* every stack is unmapped */
+    /* (valgrind's own mappings are in the list too, and it adds and merges them as it
+     * works) */
+    if (!under_valgrind())
+        assert_int_equal(count_maps(), maps); /* every stack is unmapped */
 #else
     (void)maps;
 #endif

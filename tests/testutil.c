@@ -15,6 +15,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define HAVE_VALGRIND_H 1
+#endif
+#endif
+
 static void read_back(int fd, char *buf, size_t len)
 {
     ssize_t n = pread(fd, buf, len - 1, 0);
@@ -76,4 +83,13 @@ bool asleep_in_futex(pid_t tid, const void *addr)
     bool ok = fgets(line, sizeof line, f) && sscanf(line, "%ld %lx", &nr, &a1) == 2;
     fclose(f);
     return ok && nr == SYS_futex && (!addr || a1 == (unsigned long)(uintptr_t)addr);
+}
+
+bool under_valgrind(void)
+{
+#ifdef HAVE_VALGRIND_H
+    return RUNNING_ON_VALGRIND != 0;
+#else
+    return false;
+#endif
 }

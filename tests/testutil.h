@@ -29,4 +29,10 @@ void capture_exec(char *const argv[], int64_t timeout_ns, struct captured *c);
  * thread is in, with its arguments, in /proc/<tid>/syscall ("running" otherwise). */
 bool asleep_in_futex(pid_t tid, const void *addr);
 
+/* Is this process running under valgrind (tests/valgrind.sh runs the coroutine tests
+ * so)? false when valgrind's header was missing at build time. A test checks what
+ * valgrind changes on its own terms there: its own mappings in /proc/self/maps, errno
+ * values of its system call wrappers. */
+bool under_valgrind(void);
+
 #endif
