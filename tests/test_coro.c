@@ -24,6 +24,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define CORO_MEMCHECK 1
+#endif
+#endif
+
 #if defined(CORO_SIMPLE) && !defined(__x86_64__)
 #define CORO_UCONTEXT 1 /* coro_simple.c's switch off x86-64 */
 #endif
@@ -766,6 +773,59 @@ static void test_copied_locals_intact(void **state)
     assert_true(saved_deep); /* the deeper one's frames took more to save */
 }
 
+/* What valgrind's memcheck sees of the shared stack (coro.c, "copied stacks"): a
+ * coroutine's frames are addressable while they are on it, and once a shallower one's
+ * frames have taken their place, the deeper part is no-access, so that memcheck
+ * reports a pointer into them. Checked with a memcheck request that answers without
+ * reporting (VALGRIND_GET_VBITS: 3 when some byte is not addressable); only under
+ * valgrind (tests/valgrind.sh runs this file so). */
+#ifdef CORO_MEMCHECK
+static void *hold_local(void *arg)
+{
+    volatile long mine = (long)arg;
+    coro_switch(coro_main(), (void *)&mine);
+    coro_switch(coro_main(), (void *)&mine);
+    return (void *)(long)mine;
+}
+
+__attribute__((noinline)) static void *hold_local_deeper(void *arg)
+{
+    volatile char room[2048]; /* puts hold_local's frame 2 KiB further down */
+    room[0] = 1;
+    return (char *)hold_local(arg) + room[0] - 1;
+}
+#endif
+
+static void test_copied_frames_memcheck(void **state)
+{
+    (void)state;
+#ifdef CORO_MEMCHECK
+    if (!under_valgrind())
+        skip();
+    struct coro *a = coro_create(hold_local_deeper, 0, CORO_COPY_STACK);
+    struct coro *b = coro_create(hold_local, 0, CORO_COPY_STACK);
+    assert_non_null(a);
+    assert_non_null(b);
+    char bits[sizeof(long)];
+    volatile long *pa = coro_switch(a, (void *)111);
+    assert_int_equal(VALGRIND_GET_VBITS(pa, bits, sizeof bits), 1); /* a's, addressable */
+    volatile long *pb = coro_switch(b, (void *)222);                /* b takes the stack */
+    assert_true((char *)pa + 1024 < (char *)pb);                    /* a's local was deeper */
+    assert_int_equal(VALGRIND_GET_VBITS(pb, bits, sizeof bits), 1);
+    assert_int_equal(VALGRIND_GET_VBITS(pa, bits, sizeof bits), 3); /* below b: no-access */
+    assert_ptr_equal(coro_switch(a, NULL), pa);                     /* a's frames are back */
+    assert_int_equal(VALGRIND_GET_VBITS(pa, bits, sizeof bits), 1);
+    assert_int_equal(*pa, 111);
+    assert_int_equal((long)coro_switch(a, NULL), 111);
+    assert_ptr_equal(coro_switch(b, NULL), pb);
+    assert_int_equal((long)coro_switch(b, NULL), 222);
+    coro_free(a);
+    coro_free(b);
+#else
+    skip(); /* valgrind's header was missing at build time */
+#endif
+}
+
 /* copied coroutines switching straight to each other, greenlet's ping-pong: each
  * switch hops through the helper that moves the frames */
 static struct coro *g_ping, *g_pong;
@@ -896,6 +956,7 @@ int main(void)
         cmocka_unit_test(test_copied_pointer_pitfall),
         cmocka_unit_test(test_copied_locals_intact),
         cmocka_unit_test(test_copied_to_copied),
+        cmocka_unit_test(test_copied_frames_memcheck),
 #else
         cmocka_unit_test(test_copied_unavailable),
 #endif

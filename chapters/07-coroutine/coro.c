@@ -238,8 +238,10 @@
  * suspended (coro_free, hub_close) never leaves, so coro_free frees its fake stack by
  * acting out that last switch (drop_fake_stack). Under TSan each coroutine
  * gets a fiber (__tsan_create_fiber), and __tsan_switch_to_fiber comes right before
- * the switch. valgrind learns of each stack through VALGRIND_STACK_REGISTER, when its
- * header is installed (it is optional: the build needs only libc).
+ * the switch. valgrind learns of each stack through VALGRIND_STACK_REGISTER, and its
+ * memcheck what part of the shared stack of copied coroutines is live ("copied
+ * stacks" below), when its headers are installed (they are optional: the build needs
+ * only libc).
  */
 #include "coro.h"
 #include "common.h"
@@ -509,7 +511,24 @@ static _Thread_local struct fpu_modes t_shared_fpu;
  * The copy loops are not instrumented by ASan (a stack is full of poisoned redzones,
  * which a checked memcpy would report); instead the whole shared stack is unpoisoned
  * when another coroutine's frames are put on it, so the redzones of the frames
- * restored are lost (a missed report, never a false one). */
+ * restored are lost (a missed report, never a false one).
+ *
+ * valgrind's memcheck must be told too, or it reports the copy itself and then every
+ * use of the frames copied back. It learns what is live on a stack from the stack
+ * pointer: when sp moves down a little, the bytes it passes become addressable; when
+ * it moves up, the bytes left below become no-access, as a returned function's frame
+ * is dead. A jump of sp to another registered stack (VALGRIND_STACK_REGISTER) is a
+ * switch, and marks nothing. So when a coroutine with deep frames is put back over the
+ * addresses where a shallower one has just returned, those addresses are still
+ * no-access to memcheck, although they are ours and hold live frames: "Invalid write"
+ * in copy_words, then "Invalid read" when the switch loads the registers, and read(2)
+ * into a local buffer "points to unaddressable byte(s)". Nothing is wrong with the
+ * memory: the copy writes [to's sp, top of the shared stack), inside our own mapping,
+ * from another stack. memcheck's picture is stale, because the frames came back
+ * without sp moving down over them. So take_stack redraws it before the copy
+ * (memcheck_take_stack), as `to` would have left it had it run down to its sp itself:
+ * its frames addressable, everything below them no-access, so that a stray pointer
+ * into a switched-out coroutine's deeper frames is reported (tests/test_coro.c). */
 static _Thread_local struct coro_stack t_shared;
 static _Thread_local struct coro *t_owner;
 static _Thread_local size_t t_ncopied;
@@ -536,6 +555,26 @@ static void save_frames(struct coro *c)
     c->saved_len = len;
 }
 
+#ifdef CORO_VALGRIND
+/* The shared stack as memcheck should see it once `to`'s frames are back (see
+ * above): its frames addressable, their definedness coming with the copy (memcheck
+ * follows it from the stack to the heap and back); below them nothing, except the
+ * red zone, which memcheck keeps addressable below any stack pointer: 128 bytes on
+ * x86-64, none on aarch64. */
+static void memcheck_take_stack(const struct coro *to)
+{
+#ifdef __x86_64__
+    enum { RED_ZONE = 128 };
+#else
+    enum { RED_ZONE = 0 };
+#endif
+    char *sp = to->sp;
+    char *live = sp - t_shared.lo > RED_ZONE ? sp - RED_ZONE : t_shared.lo;
+    VALGRIND_MAKE_MEM_NOACCESS(t_shared.lo, (size_t)(live - t_shared.lo));
+    VALGRIND_MAKE_MEM_UNDEFINED(live, (size_t)(t_shared.hi - live));
+}
+#endif
+
 /* put `to`'s frames on the shared stack, the owner's away first (called on a stack
  * other than the shared one) */
 static void take_stack(struct coro *to)
@@ -544,6 +583,9 @@ static void take_stack(struct coro *to)
         save_frames(t_owner);
 #ifdef WB_ASAN
     ASAN_UNPOISON_MEMORY_REGION(t_shared.lo, (size_t)(t_shared.hi - t_shared.lo));
+#endif
+#ifdef CORO_VALGRIND
+    memcheck_take_stack(to);
 #endif
     copy_words(to->sp, to->saved, to->saved_len);
     t_owner = to;
