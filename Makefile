@@ -100,6 +100,7 @@ endif
 valgrind: deps-test
 	@sh mk/deps.sh valgrind
 	+@$(BUILDMAKE) common $(SELECTED)
+	+@$(BUILDMAKE) -C tests
 	@ONLY="$(ONLY)" tests/valgrind.sh
 
 clean:
@@ -114,7 +115,8 @@ help:
 	@echo "                       ONLY works for plots and valgrind too"
 	@echo "  make plots           run the measuring programs, draw plots/*.png"
 	@echo "  QUICK=1 make plots   a fast pass into plots/quick/ (the committed figures stay)"
-	@echo "  make valgrind        each program's first quick run under valgrind (memcheck)"
+	@echo "  make valgrind        each program's first quick run under valgrind (memcheck),"
+	@echo "                       and chapter 07's coroutine tests"
 	@echo "  make test-aarch64    chapter 07's tests and smoke runs built for 64-bit Arm, run"
 	@echo "                       under qemu-user (installs the cross compiler and qemu)"
 	@echo "  make deps            check for and install cmocka, gnuplot, pkg-config"

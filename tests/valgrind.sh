@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # tests/valgrind.sh: every run listed in the chapters' smoke.txt files that uses
 # --quick, under valgrind's memcheck: no errors, and no leaks (definite or indirect).
+# Then the cmocka tests of chapter 07's coroutines, hub and tasks (those whose
+# test_*.mk names chapters/07-coroutine): code that switches stacks by hand is where
+# memcheck's picture of what is live on a stack goes wrong unless it is told
+# (coro.c), and the tests reach what a quick run does not (deep frames of a copied
+# coroutine put back over a shallow one's). A test binary must also pass its tests.
 # Only the program's own process is checked (--child-silent-after-fork): a forked
 # child that leaves with _exit still holds its copy of the parent's heap, which
 # memcheck would call a leak. valgrind writes its findings to fd 9, and any finding
@@ -35,6 +40,25 @@ for smoke in chapters/*${ONLY:-}*/smoke.txt; do
             printf '%s\n' "$out" | tail -n 30
         fi
     done < <(grep -E '^[a-z_0-9]+' "$smoke")
+done
+
+for mk in tests/test_*.mk; do
+    grep -qs -- chapters/07-coroutine "$mk" || continue
+    [ -n "${ONLY:-}" ] && ! grep -qs -- "$ONLY" "$mk" && continue
+    t=${mk%.mk}
+    if [ ! -x "$t" ]; then
+        failed=$((failed + 1))
+        echo "valgrind: $t is not built"
+        continue
+    fi
+    out=$(timeout -k 5 300 "${vg[@]}" "$t" 9>&1 2>&1); rc=$?
+    if [ -z "$(grep '^==' <<<"$out")" ] && [ $rc -eq 0 ]; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "valgrind: $t failed (exit $rc):"
+        grep -v -e '^\[ *\(RUN\|OK\) *\]' -e '^--' <<<"$out" | tail -n 30
+    fi
 done
 echo "valgrind: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
