@@ -94,8 +94,11 @@ else
 endif
 
 # Rebuild everything when the compiler or flags change (make CC=clang after a gcc build):
-# the stamp file changes only when they do, and every object depends on it.
-FLAGS_NOW := $(COMPILE) $(HARDEN) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) $(LDLIBS)
+# the stamp file changes only when they do, and every object depends on it. valgrind's
+# header counts too: coro.c and testutil.c use it when it is there (to register
+# stacks), so installing valgrind after a build must rebuild them.
+FLAGS_NOW := $(COMPILE) $(HARDEN) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) $(LDLIBS) \
+             $(wildcard /usr/include/valgrind/valgrind.h)
 $(OUT)/.flags: FORCE
 	@mkdir -p $(OUT)
 	@[ "$$(cat $@ 2>/dev/null)" = '$(FLAGS_NOW)' ] || echo '$(FLAGS_NOW)' > $@
