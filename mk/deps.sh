@@ -1,9 +1,13 @@
 #!/bin/sh
 # mk/deps.sh: check for the tools a make step needs and install what is missing.
 #
-#   sh mk/deps.sh [test|plots|all|valgrind|mpi|aarch64] [CC]
+#   sh mk/deps.sh [test|plots|compare|all|valgrind|mpi|aarch64] [CC] [PYTHON]
 #
-# test  needs pkg-config and cmocka;  plots needs gnuplot;  all needs both (+ valgrind).
+# test  needs pkg-config and cmocka;  plots needs gnuplot;  all needs both (+ valgrind,
+#       and what compare needs).
+# compare needs gnuplot and Debian's python3 with python3-greenlet and python3-gevent
+#       (when PYTHON is another interpreter, only that it runs: apt's modules are for
+#       Debian's python3).
 # mpi   needs MPICH (mpicc, mpiexec) for chapter 13-cluster; test, plots and all include
 #       it when that chapter is among those selected (ONLY, as in the Makefile). MPI is
 #       optional: if it cannot be installed, only that chapter is skipped, so its
@@ -21,10 +25,11 @@
 set -u
 want=${1:-all}
 cc=${2:-cc}
+python=${3:-/usr/bin/python3}
 pkgs=""
 need() { pkgs="$pkgs $1"; }
 
-case $want in test|plots|all|valgrind|mpi|aarch64) ;; *) echo "deps.sh: unknown step '$want' (test|plots|valgrind|mpi|aarch64|all)" >&2; exit 2 ;; esac
+case $want in test|plots|compare|all|valgrind|mpi|aarch64) ;; *) echo "deps.sh: unknown step '$want' (test|plots|compare|valgrind|mpi|aarch64|all)" >&2; exit 2 ;; esac
 
 # chapter 13 is in this run unless ONLY names another chapter (the Makefile's rule:
 # ONLY is any part of a chapter directory's name)
@@ -54,10 +59,25 @@ if [ "$want" = test ] || [ "$want" = all ]; then
         fi ;;
     esac
 fi
-if [ "$want" = plots ] || [ "$want" = all ]; then
+if [ "$want" = plots ] || [ "$want" = compare ] || [ "$want" = all ]; then
     command -v gnuplot >/dev/null 2>&1 || need gnuplot-nox
     # the figures' text needs a font that cairo can find
     [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need fonts-dejavu-core
+fi
+if [ "$want" = compare ] || [ "$want" = all ]; then
+    # python/'s scripts: Debian's interpreter and the two modules chapter 07 compares
+    if [ "$python" = /usr/bin/python3 ]; then
+        [ -x /usr/bin/python3 ] || need python3
+        if ! [ -x /usr/bin/python3 ] || ! /usr/bin/python3 -c 'import greenlet' >/dev/null 2>&1; then
+            need python3-greenlet
+        fi
+        if ! [ -x /usr/bin/python3 ] || ! /usr/bin/python3 -c 'import gevent' >/dev/null 2>&1; then
+            need python3-gevent
+        fi
+    elif ! "$python" -c 'import sys' >/dev/null 2>&1; then
+        echo "deps: PYTHON=$python does not run; give an interpreter (or leave PYTHON unset for /usr/bin/python3)" >&2
+        exit 1
+    fi
 fi
 if [ "$want" = valgrind ] || [ "$want" = all ]; then
     command -v valgrind >/dev/null 2>&1 || need valgrind
