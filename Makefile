@@ -18,8 +18,8 @@ HAVE_CMOCKA := $(shell pkg-config --exists cmocka 2>/dev/null && echo yes)
 # ONLY=02-queue (or any part of a chapter's name) limits test, plots and valgrind to it
 SELECTED := $(if $(ONLY),$(foreach c,$(CHAPTERS),$(if $(findstring $(ONLY),$(c)),$(c))),$(CHAPTERS))
 
-.PHONY: all common chapters $(CHAPTERS) tests test test-aarch64 plots deps deps-test \
-        deps-plots valgrind clean help FORCE
+.PHONY: all common chapters $(CHAPTERS) tests test test-aarch64 plots compare deps deps-test \
+        deps-plots deps-compare valgrind clean help FORCE
 .DEFAULT_GOAL := all
 
 all:
@@ -45,18 +45,24 @@ endif
 chapters/%: FORCE
 	+@$(SUBMAKE) -C chapters/$(firstword $(subst /, ,$*)) $(patsubst $(firstword $(subst /, ,$*))/%,%,$*)
 
+# the interpreter `make compare` measures: Debian's own, where apt puts python3-greenlet
+# and python3-gevent (a python3 earlier on PATH, pyenv's say, would not see them)
+PYTHON ?= /usr/bin/python3
+
 deps:
-	@sh mk/deps.sh all "$(CC)"
+	@sh mk/deps.sh all "$(CC)" "$(PYTHON)"
 deps-test:
 	@sh mk/deps.sh test "$(CC)"
 deps-plots:
 	@sh mk/deps.sh plots "$(CC)"
+deps-compare:
+	@sh mk/deps.sh compare "$(CC)" "$(PYTHON)"
 
 # deps first, in its own make: it may install cmocka, which this make checked for
 test: deps-test
 	+@$(BUILDMAKE) common $(SELECTED)
 	+@$(BUILDMAKE) -C tests
-	@ONLY="$(ONLY)" tests/run.sh "$(BUILD)" "$(SAN)"
+	@ONLY="$(ONLY)" PYTHON="$(PYTHON)" tests/run.sh "$(BUILD)" "$(SAN)"
 
 # Chapter 07's switch on 64-bit Arm, tested from here: its tests and smoke runs
 # cross-built with Debian's gcc-aarch64-linux-gnu (mk/deps.sh aarch64 installs it, with
@@ -97,6 +103,15 @@ endif
 	+@$(BUILDMAKE) common $(SELECTED)
 	+@$(SUBMAKE) -j1 -f mk/plots.mk
 
+# CPython beside C: the C data of make plots (measured again if missing or from another
+# machine), python/'s scripts, the figures redrawn with both, plots/compare.md
+compare: deps-compare
+ifneq ($(VARIANT),)
+	$(error compare measures the default build: run 'make compare' without CC or SAN)
+endif
+	+@$(BUILDMAKE) common $(SELECTED)
+	+@$(SUBMAKE) -j1 -f mk/compare.mk PYTHON="$(PYTHON)"
+
 valgrind: deps-test
 	@sh mk/deps.sh valgrind
 	+@$(BUILDMAKE) common $(SELECTED)
@@ -115,11 +130,13 @@ help:
 	@echo "                       ONLY works for plots and valgrind too"
 	@echo "  make plots           run the measuring programs, draw plots/*.png"
 	@echo "  QUICK=1 make plots   a fast pass into plots/quick/ (the committed figures stay)"
+	@echo "  make compare         run python/'s scripts on CPython beside the C programs: the"
+	@echo "                       figures with both runtimes, plots/compare.md (QUICK=1, ONLY work too)"
 	@echo "  make valgrind        each program's first quick run under valgrind (memcheck),"
 	@echo "                       and chapter 07's coroutine tests"
 	@echo "  make test-aarch64    chapter 07's tests and smoke runs built for 64-bit Arm, run"
 	@echo "                       under qemu-user (installs the cross compiler and qemu)"
-	@echo "  make deps            check for and install cmocka, gnuplot, pkg-config"
+	@echo "  make deps            check for and install cmocka, gnuplot, pkg-config, python3 (+ greenlet, gevent)"
 	@echo "  make clean           remove everything built or measured"
 	@echo "  make -C chapters/01-process              one chapter"
 	@echo "  make chapters/01-process/process_basics  one program"
@@ -129,3 +146,4 @@ help:
 	@echo "  SAN=address,undefined, SAN=thread"
 	@echo "                       sanitizer builds; these and other compilers build under build/"
 	@echo "  V=1                  show the full command lines"
+	@echo "  PYTHON=python3.13    the interpreter make compare measures (default /usr/bin/python3)"

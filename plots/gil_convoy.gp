@@ -3,8 +3,10 @@
 # the run the CPU-bound thread got.
 # data: chapters/08-gil/gil_convoy --data (conf, interval ms, model, rate0..2, rtt0..2 with
 #   p10 and p90, rate1c, rtt1c with p10 and p90, hog share with 1 hog, 2 hogs, 1 hog on one
-#   core, label)
-data = ARG1; out = ARG2
+#   core, label); with make compare, py: python/08_gil.py's same columns (the real GIL at
+#   0.1, 1, 5 and 10 ms; no old GIL; the hogs' share not visible from Python), drawn as a
+#   dashed marker over each of C's bars
+data = ARG1; out = ARG2; py = ARGC >= 3 ? ARG3 : ""
 load system("dirname '".ARG0."'")."/style.gp"
 set terminal pngcairo size 1400,640
 
@@ -24,13 +26,14 @@ set ylabel "requests per second (log scale)"
 # the rates sit between 10 and 10^4 (the model's dashed 1 / interval reaches 10^4 at
 # 0.1 ms); two decades more above them leave room for the legend
 set yrange [10:1e6]
+PY = wb_py ? sprintf(", '%s' using ($0 - 0.3):4 with points lc rgb '#000000' pt 6 ps 1.6 lw 2 title 'CPython, over the bar of the same kind', '%s' using ($0 - 0.1):5 with points lc rgb '#000000' pt 6 ps 1.6 lw 2 notitle, '%s' using ($0 + 0.1):6 with points lc rgb '#000000' pt 6 ps 1.6 lw 2 notitle, '%s' using ($0 + 0.3):16 with points lc rgb '#000000' pt 6 ps 1.6 lw 2 notitle", py, py, py, py) : ""
 plot data using 4:xtic(23) lt 3 title "alone", \
      ''   using 5 lt 1 title "beside 1 CPU-bound thread", \
      ''   using 6 lt 2 title "beside 2", \
      ''   using 16 lt 4 title "beside 1, all on one core", \
      ''   using ($0):3:($0 - 0.45):($0 + 0.45) with xerrorbars lt 7 lw 3 pt -1 title "model: 1 / (2 × interval)", \
      ''   using ($0):(2 * $3):($0 - 0.45):($0 + 0.45) with xerrorbars lc rgb "#888888" lw 2 dt 2 pt -1 \
-          title "1 / interval (only the recv waits)"
+          title "1 / interval (only the recv waits)" @PY
 
 unset label 999
 set style histogram errorbars gap 1.2 lw 1
@@ -39,12 +42,13 @@ set ylabel "round trip, µs (median, 10th-90th pct; log scale)"
 set yrange [30:3e5]
 set key top left font ",10"
 set label 2 "(bar colours as on the left)" at graph 0.04, graph 0.86 font ",10" textcolor rgb "#555555"
+PY = wb_py ? sprintf(", '%s' using ($0 - 0.3):7:8:9 with yerrorbars lc rgb '#000000' pt 6 ps 1.4 lw 1.5 title 'CPython (open circles)', '%s' using ($0 - 0.1):10:11:12 with yerrorbars lc rgb '#000000' pt 6 ps 1.4 lw 1.5 notitle, '%s' using ($0 + 0.1):13:14:15 with yerrorbars lc rgb '#000000' pt 6 ps 1.4 lw 1.5 notitle, '%s' using ($0 + 0.3):17:18:19 with yerrorbars lc rgb '#000000' pt 6 ps 1.4 lw 1.5 notitle", py, py, py, py) : ""
 plot data using 7:8:9:xtic(23) lt 3 notitle, \
      ''   using 10:11:12 lt 1 notitle, \
      ''   using 13:14:15 lt 2 notitle, \
      ''   using 17:18:19 lt 4 notitle, \
      ''   using ($0):($2 > 0 ? 2000 * $2 : NaN):($0 - 0.45):($0 + 0.45) with xerrorbars lt 7 lw 3 pt -1 \
-          title "model: 2 × interval"
+          title "model: 2 × interval" @PY
 
 unset label 2
 set style histogram clustered gap 1.2

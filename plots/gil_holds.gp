@@ -1,8 +1,10 @@
 # gil_holds.gp: how long a thread keeps the GIL: each hold, and each turn (holds by one
 # thread in a row), new GIL and old, on two cores and on one.
 # data: chapters/08-gil/gil_timeline --data, block 4 (lo, hi, mid us, 4 x % of holds,
-#   4 x % of the time in turns)
-data = ARG1; out = ARG2
+#   4 x % of the time in turns); with make compare, py: python/08_gil.py's block 4 (CPython's
+#   turns, seen from the threads' own clocks, on two cores and on one; its acquisitions,
+#   the holds, are not visible from Python: NaN), dashed
+data = ARG1; out = ARG2; py = ARGC >= 3 ? ARG3 : ""
 load system("dirname '".ARG0."'")."/style.gp"
 
 set multiplot layout 1, 2 title "How long a thread keeps the GIL (CPU-bound threads)" font ",15"
@@ -22,9 +24,10 @@ set arrow 1 from 5000, graph 0 to 5000, graph 1 nohead dt 3 lc rgb "#777777"
 set label 1 "5 ms" at 5000, graph 0.55 right offset -0.5, 0 font ",10" textcolor rgb "#555555"
 unset label 999
 set xlabel "length of a turn (until another thread takes the GIL)"
+PY = wb_py ? sprintf(", '%s' index 4 using 3:8 with histeps lc rgb '#000000' lw 2 dt 2 title 'CPython 2 cores', '%s' index 4 using 3:9 with histeps lc rgb '#777777' lw 2 dt 3 title 'CPython, one core'", py, py) : ""
 set ylabel "share of the time spent in such turns (%)"
 plot data index 4 using 3:8 with histeps lt 1 lw 2.5 title "new GIL", \
      ''   index 4 using 3:9 with histeps lt 6 lw 2.5 dt 2 title "new GIL, one core", \
      ''   index 4 using 3:10 with histeps lt 3 lw 2.5 title "old GIL", \
-     ''   index 4 using 3:11 with histeps lt 4 lw 2.5 dt 2 title "old GIL, one core"
+     ''   index 4 using 3:11 with histeps lt 4 lw 2.5 dt 2 title "old GIL, one core" @PY
 unset multiplot

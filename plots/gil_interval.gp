@@ -1,8 +1,10 @@
 # gil_interval.gp: the switch interval trades the CPU-bound threads' throughput for the
 # I/O-bound thread's latency.
 # data: chapters/08-gil/gil_interval --data (interval ms, throughput ratio, rtt median p10
-#   p90 us, re-take p90 us, requests/s, hand-offs/s, run ms, solo ticks/s, held share)
-data = ARG1; out = ARG2
+#   p90 us, re-take p90 us, requests/s, hand-offs/s, run ms, solo ticks/s, held share);
+#   with make compare, py: python/08_gil.py's same columns (round trips only: the share is
+#   not visible from Python), dashed
+data = ARG1; out = ARG2; py = ARGC >= 3 ? ARG3 : ""
 load system("dirname '".ARG0."'")."/style.gp"
 
 set multiplot layout 1, 2 title "Choosing the switch interval: throughput against latency" font ",15"
@@ -27,8 +29,9 @@ set logscale y 10
 set yrange [5:3e5]
 set ylabel "I/O thread's round trip (µs, log scale)"
 set key top left font ",11"
+PY = wb_py ? sprintf(", '%s' using 1:3:4:5 with yerrorlines lt 2 dt 2 pt 6 title 'CPython: median, 10th-90th percentile', '%s' using 1:(1e6 / $7) with linespoints lt 4 dt 2 pt 12 title 'CPython: mean'", py, py) : ""
 plot data using 1:3:4:5 with yerrorlines lt 2 title "median, 10th-90th percentile", \
      ''   using 1:(1e6 / $7) with linespoints lt 4 pt 6 title "mean (1 / requests per second)", \
      1000 * x with lines lt 7 dt 3 lw 1.5 title "one interval", \
-     2000 * x with lines lt 7 dt 2 lw 1.5 title "two intervals (send and recv both wait)"
+     2000 * x with lines lt 7 dt 2 lw 1.5 title "two intervals (send and recv both wait)" @PY
 unset multiplot

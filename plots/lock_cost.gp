@@ -1,8 +1,10 @@
 # lock_cost.gp: time per addition to one exact counter, by method and thread count.
 # data: chapters/04-thread/lock_cost --data, block 4*p + m for placement p (0 spread
 #   over the cores, 1 all on CPU 0) and method m (0 lock per addition, 1 lock around
-#   the loop, 2 atomic add, 3 per-thread sums): threads, median ns, p10, p90, m, p
-data = ARG1; out = ARG2
+#   the loop, 2 atomic add, 3 per-thread sums): threads, median ns, p10, p90, m, p; with
+#   make compare, py: python/04_thread.py's blocks in the same order (no atomic add in
+#   Python: NaN), dashed with open symbols
+data = ARG1; out = ARG2; py = ARGC >= 3 ? ARG3 : ""
 load system("dirname '".ARG0."'")."/style.gp"
 
 stats data using 1 nooutput
@@ -19,10 +21,13 @@ set ylabel "ns per addition (wall time / all additions)"
 set key top left
 
 set title "threads spread over the cores" font ",13"
-plot for [m=0:3] data index m using 1:2:3:4 with yerrorlines lt m+1 title label(m)
+PY = wb_py ? sprintf(", for [m=0:3] '%s' index m using 1:2:3:4 with yerrorlines lt m+1 dt 2 pt 6 title (m == 2 ? '' : 'CPython: '.label(m))", py) : ""
+if (wb_py) { set key top left font ",9" spacing 0.85; set yrange [0.1:3e5] }
+plot for [m=0:3] data index m using 1:2:3:4 with yerrorlines lt m+1 title label(m) @PY
 
 unset label 999
 set title "all threads on one core (CPU 0)" font ",13"
 set ylabel ""
-plot for [m=0:3] data index 4+m using 1:2:3:4 with yerrorlines lt m+1 notitle
+PY = wb_py ? sprintf(", for [m=0:3] '%s' index 4+m using 1:2:3:4 with yerrorlines lt m+1 dt 2 pt 6 notitle", py) : ""
+plot for [m=0:3] data index 4+m using 1:2:3:4 with yerrorlines lt m+1 notitle @PY
 unset multiplot

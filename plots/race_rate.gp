@@ -1,8 +1,10 @@
 # race_rate.gp: the share of updates an unlocked counter loses, by loop length.
 # data: chapters/04-thread/race_rate --data, one block per configuration (its title in
 #   the "# block N: ..." line): iterations, median %, p10 %, p90 %, any-loss %,
-#   threads, pinned (1: all threads on CPU 0)
-data = ARG1; out = ARG2
+#   threads, pinned (1: all threads on CPU 0); with make compare, py: python/04_thread.py's
+#   blocks (the lesson's `global_num += 1`, the same at a 1 µs switch interval, and with a
+#   call between the read and the write), dashed with open symbols in their own colours
+data = ARG1; out = ARG2; py = ARGC >= 3 ? ARG3 : ""
 load system("dirname '".ARG0."'")."/style.gp"
 
 nb = int(system(sprintf("grep -c '^# block ' '%s'", data)))
@@ -24,11 +26,19 @@ set ylabel "updates lost (% of all, median and 10th-90th percentile)"
 set yrange [0:100]
 set ytics 10
 set style fill transparent solid 0.12 noborder
+PY = ""
+if (wb_py) {
+    pynb = int(system(sprintf("grep -c '^# block ' '%s'", py)))
+    pytitle(i) = "CPython: ".system(sprintf("sed -n 's/^# block %d: 2 threads, //p' '%s'", i, py))
+    set key top left font ",9" spacing 0.9
+    PY = sprintf(", for [i=0:pynb-1] '%s' index i using 1:2 with linespoints lt 4+i dt 2 pt 6+2*i ps 1.3 title pytitle(i) noenhanced", py)
+}
 plot for [i=0:nb-1] data index i using 1:3:4 with filledcurves lc lc_of(i) notitle, \
-     for [i=0:nb-1] data index i using 1:2 with linespoints lt lc_of(i) dt dt_of(i) title blocktitle(i)
+     for [i=0:nb-1] data index i using 1:2 with linespoints lt lc_of(i) dt dt_of(i) title blocktitle(i) @PY
 
 unset label 999 # the caption once is enough
 set ylabel "races that lost at least one update (%)"
 set yrange [0:105]
-plot for [i=0:nb-1] data index i using 1:5 with linespoints lt lc_of(i) dt dt_of(i) notitle
+PY = wb_py ? sprintf(", for [i=0:pynb-1] '%s' index i using 1:5 with linespoints lt 4+i dt 2 pt 6+2*i ps 1.3 notitle", py) : ""
+plot for [i=0:nb-1] data index i using 1:5 with linespoints lt lc_of(i) dt dt_of(i) notitle @PY
 unset multiplot

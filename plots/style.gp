@@ -34,6 +34,21 @@ set linetype 7 lc rgb "#000000" lw 2 pt 3  ps 1.1
 set linetype cycle 7
 
 # the caption, from the data file's header lines "# machine: ..." and "# date: ..."
-wb_header(key) = system(sprintf("sed -n 's/^# %s: //p' '%s' | head -n 1", key, data))
+wb_header_of(file, key) = system(sprintf("sed -n 's/^# %s: //p' '%s' | head -n 1", key, file))
+wb_header(key) = wb_header_of(data, key)
 wb_caption = "Measured on ".wb_header("machine")."  ·  ".wb_header("date")
+
+# CPython beside C (make compare, mk/compare.mk): a figure script that was given a third
+# argument, the CPython data file python/NN_name.py wrote (<experiment>_py.dat, the C
+# file's columns), sets `py` to it before loading this file, and draws the CPython
+# series dashed, with open symbols, "CPython" in their titles; the caption names both
+# measurements. Without it (make plots) py is "" and the figure is C's alone.
+if (!exists("py")) py = ""
+wb_py = (py ne "")
+# the C file's machine line is "CPU, N cores, kernel, compiler"; the CPython file's
+# "CPU, N cores, kernel, interpreter": the caption names the machine once
+wb_tail(file) = system(sprintf("sed -n 's/^# machine: [^,]*, [^,]*, [^,]*, //p' '%s' | head -n 1", file))
+wb_head(file) = system(sprintf("sed -n 's/^# machine: \\([^,]*, [^,]*, [^,]*\\), .*/\\1/p' '%s' | head -n 1", file))
+if (wb_py) wb_caption = "Measured on ".wb_head(data).":  C ".wb_tail(data).", ".wb_header("date").\
+    ";  ".wb_tail(py).", ".wb_header_of(py, "date")
 set label 999 wb_caption at screen 0.5, 0.022 center font ",10" textcolor rgb "#555555" noenhanced

@@ -149,7 +149,7 @@ def part1(args, data, cmp, cdat):
     for i, kind in enumerate(("os.fork",) + METHODS + ("thread",)):
         s = measure(kind, args.repeat if kind != "spawn" else max(3, args.repeat // 4))
         res[kind] = s
-        label = {"thread": "Thread", "os.fork": "os.fork"}.get(kind, f"Process({kind})")
+        label = {"thread": "Thread", "os.fork": "os.fork"}.get(kind, f"Process\\n({kind})")
         print(f"  {label:22} {s.median:10.1f}   ({s.p10:.1f} .. {s.p90:.1f})")
         data.row(i, s.median, s.p10, s.p90, label)
     c = (lambda label: cdat.at(0, "median", "label", label)) if cdat else (lambda label: None)

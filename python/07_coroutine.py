@@ -14,9 +14,10 @@ Measures what chapter 07's switch_cost, gevent_demo and many_sleepers measure in
      as gevent_demo: are the lines in the same order, and how long does it take? And
      unpatched, where time.sleep blocks every greenlet.
   3. The lesson's asyncio example and beyond: N tasks that each sleep, started together
-     and joined, each N in a fresh interpreter (spawn): asyncio tasks and gevent
-     greenlets up to 100,000, threads up to 10,000, processes up to 1,000; wall time,
-     time beyond the sleep per task, memory per task.
+     and joined, each N in a fresh interpreter (spawn): asyncio tasks up to 100,000,
+     threads and gevent greenlets up to 10,000, processes up to 300 (each forked
+     interpreter soon has megabytes of its own); wall time, time beyond the sleep per
+     task, memory per task.
 greenlet and gevent are optional: without them their rows say "not installed".
 
 The lesson's idiom:   gr1 = greenlet(test1); gr1.switch()   and   gevent.joinall([...])
@@ -27,6 +28,7 @@ for: switches in hundreds of nanoseconds where C's take ten; gevent's lines in
 gevent_demo's order; 100,000 asyncio tasks sleeping together at about a KiB each.
 """
 import asyncio
+import importlib.util
 import multiprocessing
 import os
 import re
@@ -42,10 +44,9 @@ try:
     import greenlet
 except ImportError:
     greenlet = None
-try:
-    import gevent
-except ImportError:
-    gevent = None
+# gevent is imported only where it runs (a fresh interpreter each time): here, only whether
+# it is there
+HAVE_GEVENT = importlib.util.find_spec("gevent") is not None
 
 NOT_INSTALLED = {"greenlet": "not installed (Debian: python3-greenlet)",
                  "gevent": "not installed (Debian: python3-gevent)"}
@@ -340,9 +341,9 @@ def lesson_gevent(scale, count, patched):
 
 
 def interleaving(args, cmp):
-    if gevent is None:
-        for q in ("gevent: the lesson's two workers, their lines in gevent_demo's order",
-                  "gevent: the lesson's run, joinall after"):
+    if not HAVE_GEVENT:
+        for q in ("gevent: the lesson's two workers (same random sleeps as gevent_demo): line order",
+                  "gevent: joinall after", "the same without monkey patching (time.sleep blocks: the sum)"):
             cmp.row(q, None, NOT_INSTALLED["gevent"], ratio=False)
         print(f"  gevent: {NOT_INSTALLED['gevent']}")
         return
@@ -463,8 +464,8 @@ def sleepers(kind, n, seconds):
 def many(args, d, cmp, cdat):
     seconds = args.sleep / 1e9
     caps = {"asyncio": args.max_tasks, "thread": args.max_threads, "process": args.max_procs,
-            "gevent": args.max_tasks if gevent else 0}
-    sweep = [100, 300, 1000, 3000, 10000, 30000, 100000, 300000, 1000000]
+            "gevent": args.max_greenlets if HAVE_GEVENT else 0}
+    sweep = [100, 1000, 10000, 100000, 1000000]  # every other point of many_sleepers' sweep
     d.note("sleep_s", f"{seconds:.3f}")
     cols = ["tasks (count)", "wall (s): first start to last join", "extra (ms): wall time beyond one sleep",
             "per_task (us): extra / tasks", "mem (KiB): resident memory per task (processes: USS)",
@@ -494,12 +495,12 @@ def many(args, d, cmp, cdat):
     cmp.row(f"{top:,} asyncio tasks: time beyond the sleep, per task", c(0, "per_task", top),
             res[("asyncio", top)][1], "µs")
     cmp.row(f"{top:,} asyncio tasks: memory per task", c(0, "mem", top), res[("asyncio", top)][2], "KiB")
-    if gevent:
-        cmp.row(f"{top:,} gevent greenlets: memory per task (C: coroutines)", c(0, "mem", top),
-                res[("gevent", top)][2], "KiB")
+    if HAVE_GEVENT:
+        tg = max(n for (k, n) in res if k == "gevent")
+        cmp.row(f"{tg:,} gevent greenlets: memory per task (C: coroutines)", c(0, "mem", tg),
+                res[("gevent", tg)][2], "KiB")
     else:
-        cmp.row(f"{top:,} gevent greenlets: memory per task", c(0, "mem", top), NOT_INSTALLED["gevent"],
-                ratio=False)
+        cmp.row("gevent greenlets: memory per task", None, NOT_INSTALLED["gevent"], ratio=False)
     tt = max(n for (k, n) in res if k == "thread")
     cmp.row(f"{tt:,} threads: memory per thread", c(1, "mem", tt), res[("thread", tt)][2], "KiB")
     tp = max(n for (k, n) in res if k == "process")
@@ -525,24 +526,25 @@ def run():
         wb.Opt("samples", "int", 21, "part 1: samples per method (the median is reported)", 3, 1001, quick=3),
         wb.Opt("rounds", "int", 100000, "part 1: round trips per sample for the fastest methods", 200, 100_000_000,
                quick=2000),
-        wb.Opt("scale", "real", 0.2, "part 2: longest sleep in seconds (the lesson: 1)", 0.001, 10, quick=0.02),
+        wb.Opt("scale", "real", 0.1, "part 2: longest sleep in seconds (the lesson: 1)", 0.001, 10, quick=0.02),
         wb.Opt("sleep", "duration", 200 * wb.NS_PER_MS, "part 3: how long each task sleeps", 0, 60 * wb.NS_PER_S,
                quick=20 * wb.NS_PER_MS),
         wb.Opt("lesson-sleep", "duration", wb.NS_PER_S, "part 3: the lesson's sleep, for its 1000 tasks", 0,
                60 * wb.NS_PER_S, quick=50 * wb.NS_PER_MS),
-        wb.Opt("max-tasks", "int", 100000, "part 3: largest sweep point for asyncio and gevent", 100, 1000000,
-               quick=1000),
+        wb.Opt("max-tasks", "int", 100000, "part 3: largest sweep point for asyncio", 100, 1000000, quick=1000),
+        wb.Opt("max-greenlets", "int", 10000, "part 3: largest sweep point for gevent", 100, 1000000, quick=1000),
         wb.Opt("max-threads", "int", 10000, "part 3: largest sweep point for threads", 100, 30000, quick=100),
-        wb.Opt("max-procs", "int", 1000, "part 3: largest sweep point for processes", 100, 5000, quick=100),
+        wb.Opt("max-procs", "int", 300, "part 3: largest sweep point for processes (each forked CPython "
+               "keeps about 2 MiB of its own)", 100, 5000, quick=100),
     ])
     cmp = wb.Compare(args.data, "07", "Coroutines")
     sw, ms = wb.read_data(args.data, "switch_cost"), wb.read_data(args.data, "many_sleepers")
     cmp.c_data(sw)
     cmp.c_data(ms)
-    versions = ", ".join(f"{m.__name__} {getattr(m, '__version__', '?')}" for m in (greenlet, gevent) if m)
-    print(f"Part 1: what a switch costs ({versions or 'greenlet and gevent not installed'})")
+    versions = wb.modules()
+    print(f"Part 1: what a switch costs ({versions})")
     with wb.DataFile(args.data, "switch_cost", "switch_cost (CPython): one switch, and making a task, by method") as d:
-        d.note("modules", versions or "none")
+        d.note("modules", versions)
         switches(args, d, cmp, sw)
         creation(args, d, cmp, sw)
     print("Part 2: gevent's interleaving")

@@ -18,7 +18,7 @@ measure on the simulation in gil.c:
      intervals from 0.1 to 50 ms.
   4. The interview question: N threads fetch 32 pages from a loopback server (a child
      process, port chosen by the kernel) that answers each request after --delay; then
-     the same with --parse of CPU work per page, which holds the GIL.
+     the same with --parse of CPU time per page (Python code: it holds the GIL).
 
 The lesson's idiom:   threading.Thread(target=fetch, args=(url,)) for each page
 
@@ -168,7 +168,7 @@ def part1(args, d, cmp):
         secs = max(args.duration / 1e9, 20 * ms / 1e3)
         turns = runs["new GIL"] if ms == 5 else spinners(ms / 1e3, secs, None)
         s = wb.summary(turn_lengths_us(turns))
-        c = c_turn_median(int(ms * wb.NS_PER_MS), max(int(secs * 1e9), 200 * wb.NS_PER_MS), args.quick)
+        c = c_turn_median(int(ms * wb.NS_PER_MS), max(int(12 * ms * wb.NS_PER_MS), 200 * wb.NS_PER_MS), args.quick)
         cmp.row(f"two CPU-bound threads, switch interval {ms:g} ms: a turn lasts (median; CPython "
                 f"10th-90th pct {s.p10 / 1e3:.2f}-{s.p90 / 1e3:.2f} ms)", c and c / 1e3, s.median / 1e3, "ms")
     cmp.source("gil_timeline", f"chapters/08-gil/gil_timeline --interval 1ms, 5ms, 50ms, run {wb.now_utc()}")
@@ -348,7 +348,7 @@ def io_run(interval, hogs, rtt, seconds, one_core):
         def pinger(until):
             if io_cpu is not None:
                 wb.pin(io_cpu)
-            while time.perf_counter() < until:
+            while len(trips) < 3 or time.perf_counter() < until:  # at least 3, however slow
                 t = time.perf_counter()
                 a.send(b"x")
                 if a.recv(1) != b"x":
@@ -390,9 +390,9 @@ def hog(stop, cpu):
 
 
 def io_runs(args, interval, hogs, seconds, one_core):
-    """--repeat runs: the median rate, and the round trips of all the runs."""
+    """--io-repeat runs: the median rate, and the round trips of all the runs."""
     rates, trips = [], []
-    for _ in range(args.repeat):
+    for _ in range(args.io_repeat):
         r, t = io_run(interval, hogs, args.rtt / 1e9, seconds, one_core)
         rates.append(r)
         trips += t
@@ -415,7 +415,7 @@ def part3(args, d, cmp, cdat):
         "hog2 (ratio): the same, 2 hogs", "hog1c (ratio): the same, 1 hog on one core",
         "label: the configuration (the switch interval)"])
     print(f"  an I/O thread (echo after {rtt * 1e6:.0f} µs) beside CPU-bound threads; requests/s (median round "
-          f"trip, µs), median of {args.repeat} runs:")
+          f"trip, µs), median of {args.io_repeat} runs:")
     res = {}
     for c, (ms, label) in enumerate(confs):
         if ms not in args.convoy_intervals:
@@ -498,14 +498,17 @@ def server_main(conn, size, delay):
     asyncio.run(main())
 
 
-def busy(seconds_work, calib):
+def busy(cpu_seconds):
+    """Parsing a page: Python code that runs until this thread has used cpu_seconds of
+    CPU (its own clock, time.thread_time: waiting for the GIL does not count)."""
+    end = time.thread_time() + cpu_seconds
     x = 0
-    for i in range(int(seconds_work * calib)):
-        x += i
+    while time.thread_time() < end:
+        x += 1
     return x
 
 
-def fetch_all(port, pages, size, threads, parse, calib):
+def fetch_all(port, pages, size, threads, parse):
     expect = {i: zlib.crc32(page_bytes(i, size)) for i in range(pages)}
     nxt = [0]
     lock = threading.Lock()
@@ -529,7 +532,7 @@ def fetch_all(port, pages, size, threads, parse, calib):
             if zlib.crc32(buf) != expect[i]:
                 bad.append(i)
             if parse:
-                busy(parse, calib)
+                busy(parse)
 
     t = time.perf_counter()
     ts = [threading.Thread(target=fetcher, daemon=True) for _ in range(threads)]
@@ -544,9 +547,6 @@ def fetch_all(port, pages, size, threads, parse, calib):
 
 def part4(args, d, cmp, cdat):
     pages, size, delay, parse = args.pages, args.page_kib * 1024, args.delay / 1e9, args.parse / 1e9
-    t = time.perf_counter()
-    busy(0.05, 1e7)
-    calib = 0.05 * 1e7 / (time.perf_counter() - t)  # iterations per second of busy()
     ctx = wb.fork_context()
     a, b = ctx.Pipe(duplex=False)
     server = ctx.Process(target=server_main, args=(b, size, delay))
@@ -558,11 +558,11 @@ def part4(args, d, cmp, cdat):
         if not a.poll(10):
             raise RuntimeError("the server did not start")
         port = a.recv()
-        fetch_all(port, pages, size, 4, 0, calib)  # warm-up
+        fetch_all(port, pages, size, 4, 0)  # warm-up
         for _ in range(args.repeat):
             for n in ns:
-                res.setdefault((n, 0), []).append(fetch_all(port, pages, size, n, 0, calib))
-                res.setdefault((n, 1), []).append(fetch_all(port, pages, size, n, parse, calib))
+                res.setdefault((n, 0), []).append(fetch_all(port, pages, size, n, 0))
+                res.setdefault((n, 1), []).append(fetch_all(port, pages, size, n, parse))
     finally:
         server.kill()
         server.join()
@@ -606,10 +606,11 @@ def run():
         wb.Opt("sum-n", "int", 10_000_000, "part 1: n of the long sum(range(n)) call", 1000, 10**9, quick=1_000_000),
         wb.Opt("work", "real", 5, "part 2: the job, in millions of additions", 0.01, 1000, quick=0.5),
         wb.Opt("max-threads", "int", 4, "part 2: largest number of threads (and processes)", 1, 64, quick=2),
-        wb.Opt("repeat", "int", 3, "runs of each point in parts 2, 3 and 4 (the median is kept)", 1, 100, quick=1),
+        wb.Opt("repeat", "int", 3, "runs of each point in parts 2 and 4 (the median is kept)", 1, 100, quick=1),
+        wb.Opt("io-repeat", "int", 2, "runs of each point in part 3", 1, 100, quick=1),
         wb.Opt("rtt", "duration", 200 * wb.NS_PER_US, "part 3: the echo's delay (the network's round trip)", 0,
                wb.NS_PER_S),
-        wb.Opt("io-duration", "duration", 300 * wb.NS_PER_MS, "part 3: length of each run with CPU-bound threads "
+        wb.Opt("io-duration", "duration", 250 * wb.NS_PER_MS, "part 3: length of each run with CPU-bound threads "
                "(alone: a quarter)", 10 * wb.NS_PER_MS, 60 * wb.NS_PER_S, quick=40 * wb.NS_PER_MS),
         wb.Opt("pages", "int", 32, "part 4: pages to fetch", 1, 10000, quick=8),
         wb.Opt("page-kib", "int", 16, "part 4: size of a page, KiB", 1, 1024, quick=4),

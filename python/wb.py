@@ -202,9 +202,22 @@ def interpreter_short():
     return f"{platform.python_implementation()} {platform.python_version()} ({gil_state()})"
 
 
+def modules():
+    """'greenlet 2.0.2, gevent 22.10.2': the optional modules chapter 07 compares, or
+    'greenlet not installed' and so on."""
+    import importlib.metadata
+    out = []
+    for name in ("greenlet", "gevent"):
+        try:
+            out.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            out.append(f"{name} not installed")
+    return ", ".join(out)
+
+
 def interpreter_long():
     return f"{platform.python_implementation()} {sys.version.split()[0]}, {gil_state()}, " \
-           f"{sys.executable}; build: {' '.join(sys.version.split()[1:])}"
+           f"{sys.executable}; build: {' '.join(sys.version.split()[1:])}; {modules()}"
 
 
 def machine_prefix():

@@ -69,6 +69,20 @@ out=$(timeout -k 5 900 "${SMOKE:-$build/tests/smoke}" --top "$top" --build "$bui
     ${VIA:+--via "$VIA"} "${progs[@]}" 2>&1); rc=$?
 tally smoke "$out" $rc
 
+# python/'s scripts (make compare's), run with the interpreter make compare uses; in the
+# default build only: they run the C programs built there, and a sanitizer changes nothing
+# in them
+if [ -z "$san" ] && [ "$build" = "$top" ]; then
+    py=${PYTHON:-/usr/bin/python3}
+    if command -v "$py" >/dev/null 2>&1; then
+        out=$(timeout -k 5 900 "$py" tests/test_scripts.py --build "$build" --only "${ONLY:-}" 2>&1); rc=$?
+        tally scripts "$out" $rc
+    else
+        echo "  scripts        skipped: no $py (make deps, or make compare, installs python3)"
+        skipped=$((skipped + 1))
+    fi
+fi
+
 # (the output is captured, not piped: a pipe's other end would count as a leftover)
 if report=$(tests/leftovers.sh check "$snap"); then
     passed=$((passed + 1))
