@@ -46,7 +46,7 @@ NUMBERS := $(sort $(foreach d,$(wildcard chapters/*$(ONLY)*),$(firstword $(subst
 SCRIPTS := $(sort $(foreach n,$(NUMBERS),$(wildcard python/$(n)_*.py)))
 
 all: table
-	@echo "compare: $(words $(SCRIPTS)) scripts; tables in $(OUTDIR)/compare.md"
+	@echo "compare: $(words $(SCRIPTS)) chapters beside CPython; their tables in $(OUTDIR)/compare.md"
 
 # 1. the C side, as `make plots` measures it; programs whose data came from another
 # machine are marked new (make -W) so that their experiments run again
@@ -88,11 +88,16 @@ table: scripts
 	@echo "      wrote $(OUTDIR)/compare.md"
 
 PY_EXPS := $(foreach n,$(NUMBERS),$(foreach e,$(C_EXPS_$(n)),$(if $(wildcard $(DATA)/$(e)_py.dat),$(e))))
+# a figure is drawn again when its script, the style or either data file changed, or when
+# `make plots` has drawn it since (C alone): a stamp per figure, older than the figure then
+STAMPS := build/compare-stamps/$(OUTDIR)
 define pyfigure
-FIGURES += $(OUTDIR)/$(1).png
-$(OUTDIR)/$(1).png: plots/$(1).gp plots/style.gp $(DATA)/$(2).dat $(DATA)/$(2)_py.dat
-	@gnuplot -c plots/$(1).gp $(DATA)/$(2).dat $$@.part.png $(DATA)/$(2)_py.dat && mv $$@.part.png $$@
-	@echo "      drew $$@ (C and CPython)"
+FIGURES += $(STAMPS)/$(1)
+$(STAMPS)/$(1): plots/$(1).gp plots/style.gp $(DATA)/$(2).dat $(DATA)/$(2)_py.dat $(wildcard $(OUTDIR)/$(1).png)
+	@mkdir -p $(STAMPS)
+	@gnuplot -c plots/$(1).gp $(DATA)/$(2).dat $(OUTDIR)/$(1).png.part.png $(DATA)/$(2)_py.dat && \
+	  mv $(OUTDIR)/$(1).png.part.png $(OUTDIR)/$(1).png && touch $$@
+	@echo "      drew $(OUTDIR)/$(1).png (C and CPython)"
 endef
 FIGURES :=
 $(foreach e,$(PY_EXPS),$(foreach f,$(FIGS_$(e)),$(eval $(call pyfigure,$(f),$(e)))))

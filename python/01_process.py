@@ -25,6 +25,7 @@ tens of milliseconds (a whole interpreter starts), and the speed-up of 2 process
 import mmap
 import multiprocessing
 import os
+import re
 import resource
 import struct
 import threading
@@ -85,6 +86,37 @@ def anon_huge_kb():
             if line.startswith("AnonHugePages:"):
                 return int(line.split()[1])
     return 0
+
+
+def named_child(conn):
+    conn.recv()  # wait until the parent has looked
+
+
+def kernel_name(cmp):
+    """What ps shows for Process(name="aaa_process"): /proc/PID/comm."""
+    ctx = multiprocessing.get_context("fork")
+    a, b = ctx.Pipe()
+    p = ctx.Process(target=named_child, args=(b,), name="aaa_process")
+    p.start()
+    try:
+        with open(f"/proc/{p.pid}/comm") as f:
+            comm = f.read().strip()
+        a.send("done")
+        p.join(10)
+    finally:
+        if p.is_alive():
+            p.kill()
+        p.join()
+        a.close()
+        b.close()
+    c = None
+    out = wb.run_c("01-process/process_basics", ["--quick"], timeout=30)
+    if out:
+        cmp.source("process_basics", f"chapters/01-process/process_basics --quick, run {wb.now_utc()}")
+        m = re.search(r'the kernel knows pid \d+ as "([^"]*)"', out)
+        c = m.group(1) if m else None
+    print(f"  Process(name='aaa_process'): the kernel (ps) calls the child {comm!r}")
+    cmp.row("the name ps shows for Process(name='aaa_process') (C: prctl(PR_SET_NAME))", c, comm, ratio=False)
 
 
 def add_up(lo, hi, fd):
@@ -250,6 +282,7 @@ def run():
     cmp.c_data(cpu_c)
     cmp.row("multiprocessing's default start method on Linux", "fork", multiprocessing.get_start_method(),
             note="C: process.c always forks", ratio=False)
+    kernel_name(cmp)
     with wb.DataFile(args.data, "spawn_cost", "spawn_cost (CPython): start and join one unit of work") as d:
         part1(args, d, cmp, spawn_c)
         part2(args, d, cmp, spawn_c)

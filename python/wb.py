@@ -400,7 +400,8 @@ class Compare:
     """The rows of plots/compare.md for one chapter, written to <DIR>/compare_NN.json.
     A row: what is measured, the C value, the CPython value (numbers, or text such as
     "not installed"), the unit, and a note. The ratio CPython / C is computed for
-    numbers in the same unit, unless ratio=False."""
+    numbers in the same unit, unless ratio=False or the unit is "x" (a ratio of two
+    speed-ups says little)."""
 
     def __init__(self, dirname, chapter, title):
         self.path = None if dirname is None else os.path.join(dirname, f"compare_{chapter}.json")
@@ -418,7 +419,7 @@ class Compare:
 
     def row(self, quantity, c, py, unit="", note="", ratio=True):
         self.rows.append({"quantity": quantity, "c": _clean(c), "py": _clean(py), "unit": unit,
-                          "note": note, "ratio": bool(ratio)})
+                          "note": note, "ratio": bool(ratio) and unit != "x"})
         print(f"  {quantity}: C {show(c, unit)} | CPython {show(py, unit)}" + (f"  ({note})" if note else ""))
 
     def write(self):
