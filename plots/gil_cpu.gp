@@ -40,7 +40,7 @@ set offsets 0, 0, 0, 0
 set key top left
 ideal(x) = x < 1 ? NaN : (x <= cores ? x : cores)
 set label 2 "(colours as on the left)" at graph 0.04, graph 0.87 font ",10" textcolor rgb "#555555"
-if (wb_py) { set label 2 at graph 0.04, graph 0.72; set key font ",10" }
+if (wb_py) { set label 2 at graph 0.04, graph 0.62; set key font ",10" }
 PY = wb_py ? sprintf(", '%s' using 1:($2/$3) with linespoints lt 1 dt 2 pt 6 title 'CPython: threads', '%s' using 1:($2/$4) with linespoints lt 6 dt 4 pt 6 title 'CPython: threads, one core', '%s' using 1:($2/$7) with linespoints lt 3 dt 2 pt 8 notitle, '%s' using 1:($2/$8) with linespoints lt 4 dt 2 pt 12 title 'CPython: processes'", py, py, py, py) : ""
 plot ideal(x) with lines lt 7 dt 3 lw 1.5 title "ideal: min(T, cores)", \
      1 with lines lt 7 dt 3 lw 1 notitle, \

@@ -29,7 +29,7 @@ set style fill transparent solid 0.12 noborder
 PY = ""
 if (wb_py) {
     pynb = int(system(sprintf("grep -c '^# block ' '%s'", py)))
-    pytitle(i) = "CPython: ".system(sprintf("sed -n 's/^# block %d: 2 threads, //p' '%s'", i, py))
+    pytitle(i) = "CPython: ".system(sprintf("sed -n 's/^# block %d: 2 threads, \\([^:]*\\).*/\\1/p' '%s'", i, py))
     set key top left font ",9" spacing 0.9
     PY = sprintf(", for [i=0:pynb-1] '%s' index i using 1:2 with linespoints lt 4+i dt 2 pt 6+2*i ps 1.3 title pytitle(i) noenhanced", py)
 }

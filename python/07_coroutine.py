@@ -465,7 +465,7 @@ def many(args, d, cmp, cdat):
     seconds = args.sleep / 1e9
     caps = {"asyncio": args.max_tasks, "thread": args.max_threads, "process": args.max_procs,
             "gevent": args.max_greenlets if HAVE_GEVENT else 0}
-    sweep = [100, 1000, 10000, 100000, 1000000]  # every other point of many_sleepers' sweep
+    sweep = [100, 300, 1000, 10000, 100000, 1000000]  # most of many_sleepers' sweep
     d.note("sleep_s", f"{seconds:.3f}")
     cols = ["tasks (count)", "wall (s): first start to last join", "extra (ms): wall time beyond one sleep",
             "per_task (us): extra / tasks", "mem (KiB): resident memory per task (processes: USS)",
