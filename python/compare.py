@@ -68,7 +68,9 @@ def table(dirname, out):
         lines.append(f"## {d['chapter']} · {d['title']}")
         lines.append("")
         src = "; ".join(f"{k} ({v.split(',', 1)[0]})" for k, v in sorted(d["c_sources"].items()))
-        lines.append(f"CPython measured {d['date']}. C: {src or 'no C numbers found'}.")
+        interp = d["interpreter"].split(";")[0].split(", ")
+        lines.append(f"{interp[0]} ({', '.join(interp[1:])}) measured {d['date']}. "
+                     f"C: {src or 'no C numbers found'}.")
         c_machines = {m for v in d["c_sources"].values() for m in re.findall(r"UTC, (.*)", v)}
         other = [m for m in c_machines if not m.startswith(d["machine_prefix"] + ",")]
         if other:
