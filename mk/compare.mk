@@ -6,14 +6,14 @@
 #      numbers must come from the same machine.
 #   2. The CPython side: each python/NN_name.py, with $(PYTHON) (default Debian's
 #      /usr/bin/python3; PYTHON=... picks another), writes DATA/<experiment>_py.dat and
-#      DATA/compare_NN.json; it runs again when it, python/wb.py, the interpreter or the
+#      DATA/compare_NN.json; it runs again when it, its parts (python/NN_name/), python/wb/, the interpreter or the
 #      chapter's C data changed.
 #   3. Every figure of an experiment that has a CPython file is drawn again with both
 #      runtimes (the figure's script gets the _py.dat file as a third argument), and
 #      DATA/../compare.md gets a table per chapter (python/compare.py).
 #
 # A new chapter's script joins by its name alone: python/NN_name.py for chapter NN (see
-# python/wb.py). ONLY=04 (or any part of a chapter's name) limits it to that chapter.
+# python/README.md). ONLY=04 (or any part of a chapter's name) limits it to that chapter.
 # QUICK=1 runs everything with --quick into plots/quick/, as QUICK=1 make plots does.
 
 ifeq ($(QUICK),1)
@@ -67,7 +67,7 @@ PYDONE :=
 define pyscript
 PYDONE += $(2)
 $(2)_INDEX := $$(words $$(PYDONE))
-$(DATA)/compare_$(1).json: $(2) python/wb.py $(STAMP) $(foreach e,$(C_EXPS_$(1)),$(DATA)/$(e).dat) | c-data
+$(DATA)/compare_$(1).json: $(2) $(wildcard python/wb/*.py $(basename $(2))/*.py) $(STAMP) $(foreach e,$(C_EXPS_$(1)),$(DATA)/$(e).dat) | c-data
 	@echo "[$$($(2)_INDEX)/$(words $(SCRIPTS))] chapter $(1): CPython beside C ($(notdir $(2)), $(PYTHON))"
 	@$(PYTHON) $(2) $(PYARGS) --data $(DATA) > $(DATA)/$(notdir $(basename $(2)))_py.txt 2>&1 || \
 	  { sed 's/^/      /' $(DATA)/$(notdir $(basename $(2)))_py.txt; rm -f $$@; exit 1; }

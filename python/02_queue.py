@@ -22,11 +22,8 @@ standard library has none) and DIR/compare_02.json. Look for: Full after the tim
 in C; empty() saying True right after a put; the killed consumer taking the queue with
 it; tens of thousands of messages a second where the C queue moves millions.
 """
-import multiprocessing
-import os
 import queue
 import re
-import signal
 import struct
 import time
 
