@@ -27,30 +27,40 @@ def _fmt(v):
 
 class DataFile:
     """A gnuplot data file, written whole or not at all (to NAME.part, renamed on
-    close). With dirname None it does nothing, so a script can always call it."""
+    close). With dirname None it does nothing, so a script can always call it.
+    A block left without rows gets one row of NaN: gnuplot's `index N` does not count a
+    block with no data line, so every later block would be drawn as the one before."""
 
     def __init__(self, dirname, experiment, title):
         self.path = None if dirname is None else os.path.join(dirname, experiment + "_py.dat")
         self.blocks = 0
+        self.columns, self.rows = 0, 0
         self.f = None
         if self.path:
             self.f = open(self.path + ".part", "w")
             self.f.write(f"# {title}\n# machine: {machine_string()}\n# date: {now_utc()}\n"
                          f"# interpreter: {interpreter_long()}\n")
 
+    def _end_block(self):
+        if self.blocks and not self.rows:
+            self.row(*[None] * self.columns)
+
     def block(self, name, columns):
         if not self.f:
             return
+        self._end_block()
         if self.blocks:
             self.f.write("\n\n")
         self.f.write(f"# block {self.blocks}: {name}\n# columns:\n")
         for i, c in enumerate(columns, 1):
             self.f.write(f"#   {i}  {c}\n")
         self.blocks += 1
+        self.columns, self.rows = len(columns), 0
 
     def row(self, *values):
         if self.f:
             self.f.write(" ".join(_fmt(v) for v in values) + "\n")
+            self.rows += 1
 
     def note(self, key, value):
         if self.f:
@@ -58,6 +68,7 @@ class DataFile:
 
     def close(self):
         if self.f:
+            self._end_block()
             self.f.close()
             os.replace(self.path + ".part", self.path)
             self.f = None
