@@ -22,7 +22,7 @@ Scripts use the names below as wb.NAME (`import wb`); python/README.md says how 
 a chapter's script.
 """
 from .children import (bounded, child_init, fork_context, join_all, main, on_termination, pin, spin_until,
-                       stop_helpers, threads_start_together, tight_timer_slack, unpin, worker_init)
+                       stop_helpers, threads_start_together, tight_timer_slack, two_cpus, unpin, worker_init)
 from .data import TOP, Data, DataFile, column_key, read_data, run_c
 from .machine import (cores, cpu_model, gil_state, has_gil, interpreter_long, interpreter_short, machine_prefix,
                       machine_string, modules, now_utc)
@@ -31,7 +31,7 @@ from .table import Compare, Summary, percentile, show, summary
 
 __all__ = [
     "bounded", "child_init", "fork_context", "join_all", "main", "on_termination", "pin", "spin_until",
-    "stop_helpers", "threads_start_together", "tight_timer_slack", "unpin", "worker_init",
+    "stop_helpers", "threads_start_together", "tight_timer_slack", "two_cpus", "unpin", "worker_init",
     "TOP", "Data", "DataFile", "column_key", "read_data", "run_c",
     "cores", "cpu_model", "gil_state", "has_gil", "interpreter_long", "interpreter_short", "machine_prefix",
     "machine_string", "modules", "now_utc",

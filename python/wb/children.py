@@ -7,7 +7,7 @@ anything behind.
   child_init()   first thing in a child process: it dies with its parent, signals at
                  their defaults (worker_init() for a Pool's or an executor's workers)
   bounded()      runs a function that may hang in a child, killed at a time limit
-  pin(), unpin() one thread to one CPU, and back
+  pin(), unpin() one thread to one CPU, and back; two_cpus()
   threads_start_together(), join_all()   threads behind a barrier; a bounded join
 """
 import ctypes
@@ -135,6 +135,12 @@ def pin(cpu):
     """Pins the calling thread to one CPU (sched_setaffinity(0) is the calling thread
     on Linux)."""
     os.sched_setaffinity(0, {cpu})
+
+
+def two_cpus():
+    """The first two CPUs this process may run on, or None if it has only one."""
+    cpus = sorted(os.sched_getaffinity(0))
+    return cpus[:2] if len(cpus) >= 2 else None
 
 
 def unpin():
