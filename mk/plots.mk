@@ -49,10 +49,6 @@ endef
 
 include $(sort $(wildcard chapters/*$(ONLY)*/plots.mk))
 
-.PHONY: all data
+.PHONY: all
 all: $(FIGURES)
 	@echo "plots: $(words $(FIGURES)) figures up to date in $(OUTDIR)/"
-
-# the measurements alone: make compare (mk/compare.mk) draws the figures with CPython
-data: $(foreach e,$(sort $(EXPERIMENTS)),$(DATA)/$(e).dat)
-	@:
