@@ -89,6 +89,7 @@ def anon_huge_kb():
 
 
 def named_child(conn):
+    wb.child_init()  # (it holds the parent's end too: without the parent, no end of file)
     conn.recv()  # wait until the parent has looked
 
 
@@ -97,16 +98,14 @@ def kernel_name(cmp):
     ctx = multiprocessing.get_context("fork")
     a, b = ctx.Pipe()
     p = ctx.Process(target=named_child, args=(b,), name="aaa_process")
-    p.start()
     try:
+        p.start()
         with open(f"/proc/{p.pid}/comm") as f:
             comm = f.read().strip()
         a.send("done")
         p.join(10)
     finally:
-        if p.is_alive():
-            p.kill()
-        p.join()
+        wb.end_all([p])
         a.close()
         b.close()
     c = None
@@ -140,23 +139,12 @@ def split_sum(n, procs):
             children.append(p)
         os.close(w)
         w = -1
-        total = 0
-        for _ in range(procs):
-            data = b""
-            while len(data) < 8:
-                chunk = os.read(r, 8 - len(data))
-                if not chunk:
-                    raise RuntimeError("a child ended without sending its sum")
-                data += chunk
-            total += struct.unpack("<Q", data)[0]
+        total = sum(struct.unpack("<Q", wb.read_exact(r, 8))[0] for _ in range(procs))
         for p in children:
             p.join()
         return time.perf_counter() - t, total % (1 << 64)
     finally:
-        for p in children:
-            if p.is_alive():
-                p.kill()
-                p.join()
+        wb.end_all(children)
         os.close(r)
         if w >= 0:
             os.close(w)

@@ -64,17 +64,15 @@ def transcript(args, cmp):
         nowait_us = (time.perf_counter() - t) * 1e6
     a, b = ctx.Pipe(duplex=False)
     p = ctx.Process(target=reader, args=(q, b))
-    p.start()
-    b.close()
     try:
+        p.start()
+        b.close()
         if not a.poll(10):
             raise RuntimeError("the reader sent nothing in 10 s")
         order, empty_us = a.recv()
         p.join(10)
     finally:
-        if p.is_alive():
-            p.kill()
-        p.join()
+        wb.end_all([p])
         a.close()
         q.close()
         q.join_thread()
@@ -145,9 +143,7 @@ def killed_consumer(args, cmp):
         except queue.Empty:
             verdict = f"queue.Empty after {time.perf_counter() - t:.1f} s, the message still queued"
     finally:
-        if p.is_alive():
-            p.kill()
-        p.join()
+        wb.end_all([p])
         a.close()
         q.close()
         q.join_thread()
@@ -212,10 +208,7 @@ def one_run(kind, pairs, size, n):
             raise RuntimeError(f"{kind} {pairs}/{pairs} {size} B: got {count} messages summing to {total}")
         return want / (max(g[2] for g in got) - t0)
     finally:
-        for p in procs:
-            if p.is_alive():
-                p.kill()
-            p.join()
+        wb.end_all(procs)
         if q is not None:
             q.close()
         results.close()

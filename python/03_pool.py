@@ -79,7 +79,8 @@ def reader():
 
 
 def pool(n, method="fork"):
-    return multiprocessing.get_context(method).Pool(n, initializer=wb.worker_init)
+    with wb.held_interrupts():  # a Pool interrupted half-made would keep its workers for ever
+        return multiprocessing.get_context(method).Pool(n, initializer=wb.worker_init)
 
 
 def lesson_pool(args, cmp):
@@ -183,7 +184,8 @@ def queues(args, cmp):
     global g_queue
     ctx = wb.fork_context()
     m = multiprocessing.managers.SyncManager(ctx=ctx)  # Manager(), with our initializer
-    m.start(wb.child_init)
+    with wb.held_interrupts():  # (a server started, its shutdown not yet registered)
+        m.start(wb.child_init)
     with m:
         mq = m.Queue()
         for i in range(10):

@@ -91,11 +91,12 @@ def part2(args, cmp, c):
         t = time.perf_counter()
         seen["timed"] = (rl.acquire(timeout=step), time.perf_counter() - t)
         t = time.perf_counter()
-        rl.acquire()
+        if not rl.acquire(timeout=60):  # (bounded: main may be interrupted holding it)
+            raise RuntimeError("main never released the RLock")
         seen["waited"] = time.perf_counter() - t
         rl.release()
 
-    th = threading.Thread(target=other)
+    th = threading.Thread(target=other, daemon=True)
     th.start()
     time.sleep(step * 2)  # other is in its blocking acquire by now
     rl.release()  # count 1: still ours

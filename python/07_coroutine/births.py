@@ -87,17 +87,14 @@ def gevent_samples(n, samples):
     ctx = multiprocessing.get_context("spawn")
     a, b = ctx.Pipe(duplex=False)
     p = ctx.Process(target=gevent_child, args=(b, n, samples))
-    p.start()
     try:
+        p.start()
         b.close()
         if not a.poll(120):
             raise RuntimeError("the gevent child did not answer in 120 s")
         return a.recv()
     finally:
-        p.join(10)
-        if p.is_alive():
-            p.kill()
-            p.join()
+        wb.end_all([p], grace=10)
         a.close()
 
 

@@ -79,10 +79,7 @@ def run_processes(n, seconds):
             p.join(seconds + 120)
         return sum(few) / len(few) if few else float("nan")
     finally:
-        for p in ps:
-            if p.is_alive():
-                p.kill()
-                p.join()
+        wb.end_all(ps)
         os.close(r)
         os.close(w)
 
@@ -119,18 +116,14 @@ def sleepers(kind, n, seconds):
     ctx = multiprocessing.get_context("spawn")
     a, b = ctx.Pipe(duplex=False)
     p = ctx.Process(target=sleepers_child, args=(b, kind, n, seconds))
-    p.start()
     try:
+        p.start()
         b.close()
         if not a.poll(seconds + 180):
             raise RuntimeError(f"{n} {kind} sleepers: no answer")
-        wall, mem = a.recv()
-        p.join(30)
-        return wall, mem
+        return a.recv()
     finally:
-        if p.is_alive():
-            p.kill()
-        p.join()
+        wb.end_all([p], grace=30)
         a.close()
 
 

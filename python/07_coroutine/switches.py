@@ -111,10 +111,7 @@ class PipePartner:
     def close(self):
         os.close(self.to_w)
         PipePartner.parent_ends -= {self.to_w, self.back_r}
-        self.proc.join(5)
-        if self.proc.is_alive():
-            self.proc.kill()
-            self.proc.join()
+        wb.end_all([self.proc], grace=5)
         os.close(self.back_r)
 
 

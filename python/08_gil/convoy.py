@@ -75,10 +75,7 @@ def io_run(interval, hogs, rtt, seconds, one_core):
         for h in hs:
             h.join(10)
         a.close()
-        echo.join(5)
-        if echo.is_alive():
-            echo.kill()
-            echo.join()
+        wb.end_all([echo], grace=5)
     if not trips:
         raise RuntimeError("the I/O thread made no request")
     return len(trips) / wall, trips

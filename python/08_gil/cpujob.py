@@ -50,23 +50,12 @@ def job_processes(n, t):
             ps[-1].start()
         os.close(w)
         w = -1
-        total = 0
-        for _ in range(t):
-            b = b""
-            while len(b) < 16:
-                c = os.read(r, 16 - len(b))
-                if not c:
-                    raise RuntimeError("a child ended without its sum")
-                b += c
-            total += int.from_bytes(b, "little")
+        total = sum(int.from_bytes(wb.read_exact(r, 16), "little") for _ in range(t))
         for p in ps:
             p.join()
         return time.perf_counter() - start, total
     finally:
-        for p in ps:
-            if p.is_alive():
-                p.kill()
-                p.join()
+        wb.end_all(ps)
         os.close(r)
         if w >= 0:
             os.close(w)

@@ -1,5 +1,5 @@
-"""wb/children.py: children, threads and signals, so that no script can hang or leave
-anything behind.
+"""wb/children.py: children and signals, so that no script can hang or leave anything
+behind.
 
   main(run)      runs a script: SIGTERM and SIGHUP end it as Ctrl-C does (every
                  `finally:` runs), multiprocessing's helpers are stopped at the end, an
@@ -7,9 +7,11 @@ anything behind.
   child_init()   first thing in a child process: it dies with its parent, signals at
                  their defaults (worker_init() for a Pool's or an executor's workers)
   bounded()      runs a function that may hang in a child, killed at a time limit
-  pin(), unpin() one thread to one CPU, and back; two_cpus()
-  threads_start_together(), join_all()   threads behind a barrier; a bounded join
+  end_all()      kills and reaps the children a function started, in its `finally:`
+  held_interrupts()   Ctrl-C held back while a Pool or a Manager is being made
+(Threads and CPUs are threads.py's.)
 """
+import contextlib
 import ctypes
 import multiprocessing
 import os
@@ -18,11 +20,8 @@ import sys
 import threading
 import time
 
-from .machine import cores
-
-
 _libc = ctypes.CDLL(None, use_errno=True)
-_PR_SET_PDEATHSIG, _PR_SET_TIMERSLACK = 1, 29
+_PR_SET_PDEATHSIG = 1
 _main_pid = os.getpid()
 
 
@@ -35,7 +34,10 @@ def child_init():
     if _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
     _default_signals()
-    if os.getppid() == 1:  # the parent died before prctl: nobody will reap us
+    # the parent died before prctl: we were handed to init (or to a subreaper, such as
+    # a systemd user session), and nobody will end us
+    parent = multiprocessing.parent_process()
+    if os.getppid() == 1 or (parent is not None and parent.pid is not None and os.getppid() != parent.pid):
         os._exit(1)
 
 
@@ -58,14 +60,8 @@ def worker_init():
 
 
 def _default_signals():
-    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGALRM):
         signal.signal(s, signal.SIG_DFL)
-
-
-def tight_timer_slack():
-    """common/'s tight_timer_slack: short sleeps end within a microsecond of their time
-    (used for the simulated network, never for the interpreter being measured)."""
-    _libc.prctl(_PR_SET_TIMERSLACK, 1, 0, 0, 0)
 
 
 def _terminate(signum, frame):
@@ -74,15 +70,54 @@ def _terminate(signum, frame):
     os._exit(128 + signum)
 
 
+def _unraisable(what):
+    """sys.unraisablehook. An exception raised where Python can only print it is lost:
+    a Ctrl-C that lands in an at-fork handler (logging's, when multiprocessing forks) is
+    printed as "Exception ignored in ..." and the script runs on. So the main process
+    delivers a lost KeyboardInterrupt again 10 ms later, through SIGALRM."""
+    if issubclass(what.exc_type, KeyboardInterrupt) and os.getpid() == _main_pid:
+        signal.setitimer(signal.ITIMER_REAL, 0.01)
+        return
+    sys.__unraisablehook__(what)
+
+
 def on_termination():
     """SIGTERM and SIGHUP end the main process the way Ctrl-C does (KeyboardInterrupt),
-    so every `finally:` runs: children are ended and joined, sockets closed."""
-    for s in (signal.SIGTERM, signal.SIGHUP):
+    so every `finally:` runs: children are ended and joined, sockets closed. And an
+    interrupt that Python would lose is delivered again (_unraisable)."""
+    for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGALRM):
         signal.signal(s, _terminate)
+    sys.unraisablehook = _unraisable
 
 
 def fork_context():
     return multiprocessing.get_context("fork")
+
+
+def end_all(processes, grace=0.0):
+    """The `finally:` of whoever started processes: waits up to `grace` seconds in all
+    for them to end, kills those still running, and reaps every one that was started
+    (an interrupt may have come before all were)."""
+    started = [p for p in processes if p.pid is not None]
+    deadline = time.monotonic() + grace
+    for p in started:
+        p.join(max(0.0, deadline - time.monotonic()))
+    for p in started:
+        if p.is_alive():
+            p.kill()
+        p.join()
+
+
+def read_exact(fd, n):
+    """n bytes from descriptor fd; an error if it reaches end of file first (the writer
+    ended without sending them)."""
+    data = b""
+    while len(data) < n:
+        chunk = os.read(fd, n - len(data))
+        if not chunk:
+            raise RuntimeError(f"end of file after {len(data)} of {n} bytes: the writer ended")
+        data += chunk
+    return data
 
 
 def _bounded_child(conn, func, args):
@@ -131,74 +166,87 @@ def bounded(func, args=(), timeout=5.0, stop_when=None):
         parent_end.close()
 
 
-def pin(cpu):
-    """Pins the calling thread to one CPU (sched_setaffinity(0) is the calling thread
-    on Linux)."""
-    os.sched_setaffinity(0, {cpu})
+@contextlib.contextmanager
+def held_interrupts():
+    """Holds Ctrl-C, SIGTERM and SIGHUP back while the block runs, and delivers them at
+    its end (KeyboardInterrupt). For constructors that leave helpers running when they
+    are interrupted half-way: Pool() (its worker handler thread goes on replacing the
+    workers that the exit handler terminates, and the exit handler waits for them for
+    ever), a Manager's start() (its server process, before the shutdown is registered)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got = []
+
+    def hold(signum, frame):
+        if os.getpid() != _main_pid:  # a child forked inside the block: it just ends
+            os._exit(128 + signum)
+        got.append(signum)
+
+    old = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGALRM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        if got:
+            raise KeyboardInterrupt(f"signal {got[0]}")
 
 
-def two_cpus():
-    """The first two CPUs this process may run on, or None if it has only one."""
-    cpus = sorted(os.sched_getaffinity(0))
-    return cpus[:2] if len(cpus) >= 2 else None
-
-
-def unpin():
-    os.sched_setaffinity(0, range(cores()))
+def _end_children(seconds=5.0):
+    """Children still running when the script ends (a bug, or a clean-up an interrupt
+    cut short) would keep multiprocessing's exit handler waiting for ever: they get
+    SIGTERM, a bounded wait, then SIGKILL, and a line on stderr."""
+    late = multiprocessing.active_children()
+    if not late:
+        return
+    sys.stderr.write(f"{os.path.basename(sys.argv[0])}: {len(late)} children still running at the end; "
+                     "ending them\n")
+    for p in late:
+        p.terminate()
+    deadline = time.monotonic() + seconds
+    for p in late:
+        p.join(max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            p.kill()
+            p.join()
 
 
 def stop_helpers():
     """Ends multiprocessing's helper processes now, rather than when this process exits,
     so that nothing is left when the script ends: the forkserver first (its socket lives
-    in multiprocessing's temporary directory), then multiprocessing's own exit handler
-    (it removes named semaphores and that directory, and joins children), then the
-    resource tracker, which then has nothing left to clean up."""
+    in multiprocessing's temporary directory), then the pools and managers (their
+    finalizers), any child still running (_end_children), multiprocessing's own exit
+    handler (it removes named semaphores and that directory), and the resource tracker,
+    which then has nothing left to clean up."""
     from multiprocessing import forkserver, resource_tracker, util
-    for helper in (getattr(forkserver, "_forkserver", None), None, getattr(resource_tracker, "_resource_tracker", None)):
-        if helper is None:
-            util._exit_function()
-        elif getattr(helper, "_stop", None):
-            helper._stop()
+    server = getattr(forkserver, "_forkserver", None)
+    if server is not None and getattr(server, "_stop", None):
+        server._stop()
+    util._run_finalizers(0)
+    _end_children()
+    util._exit_function()
+    tracker = getattr(resource_tracker, "_resource_tracker", None)
+    if tracker is not None and getattr(tracker, "_stop", None):
+        tracker._stop()
 
 
 def main(run):
     """Runs run() with the workbook's process hygiene: SIGTERM and SIGHUP as Ctrl-C, the
-    helpers stopped at the end, and an interrupt reported in one line (exit 130)."""
+    helpers stopped at the end (a Ctrl-C during that clean-up is held back until it is
+    done: it is bounded), and an interrupt reported in one line (exit 130)."""
     on_termination()
+    interrupted = False
     try:
         run()
     except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        try:
+            with held_interrupts():
+                stop_helpers()
+        except KeyboardInterrupt:
+            interrupted = True
+    if interrupted:
         sys.stderr.write(f"{os.path.basename(sys.argv[0])}: interrupted; every child ended\n")
         sys.exit(130)
-    finally:
-        stop_helpers()
-
-
-def spin_until(t):
-    while time.perf_counter() < t:
-        pass
-
-
-def threads_start_together(targets):
-    """Starts one thread per target behind a barrier, so they begin together; returns
-    the threads (joined by the caller)."""
-    barrier = threading.Barrier(len(targets))
-
-    def go(f):
-        barrier.wait(timeout=30)
-        f()
-
-    ts = [threading.Thread(target=go, args=(f,), daemon=True) for f in targets]
-    for t in ts:
-        t.start()
-    return ts
-
-
-def join_all(threads, timeout=120.0):
-    """Joins threads within `timeout` seconds overall; a thread still running is an
-    error (the measurement is broken), not a hang."""
-    deadline = time.monotonic() + timeout
-    for t in threads:
-        t.join(max(0.0, deadline - time.monotonic()))
-        if t.is_alive():
-            raise RuntimeError(f"thread {t.name} still running after {timeout:.0f} s")

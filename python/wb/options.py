@@ -93,7 +93,15 @@ class _Parser(argparse.ArgumentParser):
 def parse(about, opts, argv=None):
     """Parses the command line; returns a namespace with one attribute per option (dashes
     become underscores), plus quick (bool), data (a directory, or None) and die(message),
-    for checks that span options (same form: one line, the usage, exit 2)."""
+    for checks that span options (same form: one line, the usage, exit 2).
+    An option whose default or --quick value is outside its own range is the script's
+    mistake, not the user's: ValueError."""
+    for o in opts:
+        for v in (o.default, o.quick):
+            if v is not None and o.kind not in ("flag", "choice") and not o.lo <= v <= o.hi:
+                raise ValueError(f"option --{o.name}: {v} is outside its range {o.range_text()}")
+            if v is not None and o.kind == "choice" and v not in o.choices:
+                raise ValueError(f"option --{o.name}: {v} is none of {o.range_text()}")
     prog = os.path.basename(sys.argv[0])
     p = _Parser(prog=prog, description=about, formatter_class=argparse.RawDescriptionHelpFormatter,
                 allow_abbrev=False)
