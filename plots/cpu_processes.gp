@@ -4,6 +4,8 @@
 #   same columns from python/01_process.py (the lesson's additions on Process(fork)), dashed
 data = ARG1; out = ARG2; py = ARGC >= 3 ? ARG3 : ""
 load system("dirname '".ARG0."'")."/style.gp"
+# beside CPython (dashed) C's own dashed series are drawn thin and solid instead
+CD = wb_py ? "dt 1 lw 1.2" : "dt 2"
 
 stats data using 1 nooutput
 maxp = STATS_max
@@ -22,7 +24,7 @@ set yrange [0:*]
 set offsets 0, 0, graph 0.25, 0
 set key top right
 PY = wb_py ? sprintf(", '%s' using 1:2:3:4 with yerrorlines lt 1 dt 2 pt 6 title 'CPython: wall time (its own job)', '%s' using 1:6 with linespoints lt 5 dt 4 pt 4 title 'CPython: CPU time of the children'", py, py) : ""
-plot data using 1:6 with linespoints lt 5 dt 2 title "CPU time of all the children", \
+plot data using 1:6 with linespoints lt 5 @CD title "CPU time of all the children", \
      ''   using 1:2:3:4 with yerrorlines lt 1 title "wall time (median, 10th-90th pct)" @PY
 
 unset label 999 # the caption once is enough

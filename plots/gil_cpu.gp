@@ -5,6 +5,8 @@
 #   processes; NaN for what CPython does not have): its speed-ups, dashed with open symbols
 data = ARG1; out = ARG2; py = ARGC >= 3 ? ARG3 : ""
 load system("dirname '".ARG0."'")."/style.gp"
+# beside CPython (dashed) C's own dashed series are drawn thin and solid instead
+CD = wb_py ? "dt 1 lw 1.2" : "dt 2"
 
 stats data using 1 nooutput
 maxt = STATS_max
@@ -27,9 +29,9 @@ set key top left
 PY = ""
 plot data using 1:($2*1000) with lines lt 7 dt 3 lw 1.5 title "one thread, the whole job", \
      ''   using 1:($3*1000) with linespoints lt 1 title "T threads, new GIL (3.2+)", \
-     ''   using 1:($4*1000) with linespoints lt 6 dt 2 title "new GIL, all on one core", \
+     ''   using 1:($4*1000) with linespoints lt 6 @CD title "new GIL, all on one core", \
      ''   using 1:($5*1000) with linespoints lt 2 title "T threads, old GIL (2.x)", \
-     ''   using 1:($6*1000) with linespoints lt 5 dt 2 title "old GIL, all on one core", \
+     ''   using 1:($6*1000) with linespoints lt 5 @CD title "old GIL, all on one core", \
      ''   using 1:($7*1000) with linespoints lt 3 title "T threads, no GIL", \
      ''   using 1:($8*1000) with linespoints lt 4 title "T processes" @PY
 
@@ -45,9 +47,9 @@ PY = wb_py ? sprintf(", '%s' using 1:($2/$3) with linespoints lt 1 dt 2 pt 6 tit
 plot ideal(x) with lines lt 7 dt 3 lw 1.5 title "ideal: min(T, cores)", \
      1 with lines lt 7 dt 3 lw 1 notitle, \
      data using 1:($2/$3) with linespoints lt 1 notitle, \
-     ''   using 1:($2/$4) with linespoints lt 6 dt 2 notitle, \
+     ''   using 1:($2/$4) with linespoints lt 6 @CD notitle, \
      ''   using 1:($2/$5) with linespoints lt 2 notitle, \
-     ''   using 1:($2/$6) with linespoints lt 5 dt 2 notitle, \
+     ''   using 1:($2/$6) with linespoints lt 5 @CD notitle, \
      ''   using 1:($2/$7) with linespoints lt 3 notitle, \
      ''   using 1:($2/$8) with linespoints lt 4 notitle @PY
 unset multiplot

@@ -5,6 +5,8 @@
 #   1/1 and 2/2, no POSIX mq, Pipe 1/1), dashed with open symbols
 data = ARG1; out = ARG2; py = ARGC >= 3 ? ARG3 : ""
 load system("dirname '".ARG0."'")."/style.gp"
+# beside CPython (dashed) C's own dashed series are drawn thin and solid instead
+CD = wb_py ? "dt 1 lw 1.2" : "dt 2"
 
 set multiplot layout 1, 2 title "Messages between processes: our queue, a POSIX message queue, a pipe" font ",15"
 set logscale x 2
@@ -23,11 +25,11 @@ if (wb_py) {
     PY = sprintf(", '%s' index 0 using 1:2:3:4 with yerrorlines lt 1 dt 2 pt 6 title 'CPython: multiprocessing.Queue, 1 / 1', '%s' index 1 using 1:2 with linespoints lt 1 dt 3 pt 6 title 'CPython: Queue, 2 / 2', '%s' index 4 using 1:2:3:4 with yerrorlines lt 3 dt 2 pt 8 title 'CPython: Pipe(duplex=False), 1 / 1'", py, py, py)
 }
 plot data index 0 using 1:2:3:4 with yerrorlines lt 1 title "queue, 1 producer / 1 consumer", \
-     ''   index 1 using 1:2 with linespoints lt 1 dt 2 pt 6 title "queue, 2 / 2", \
+     ''   index 1 using 1:2 with linespoints lt 1 @CD pt 6 title "queue, 2 / 2", \
      ''   index 4 using 1:2:3:4 with yerrorlines lt 3 title "pipe, 1 / 1", \
-     ''   index 5 using 1:2 with linespoints lt 3 dt 2 pt 8 title "pipe, 2 / 2 (atomic writes: up to 4 KiB)", \
+     ''   index 5 using 1:2 with linespoints lt 3 @CD pt 8 title "pipe, 2 / 2 (atomic writes: up to 4 KiB)", \
      ''   index 2 using 1:2:3:4 with yerrorlines lt 2 title "POSIX mq, 1 / 1 (up to msgsize\\_max)", \
-     ''   index 3 using 1:2 with linespoints lt 2 dt 2 pt 4 title "POSIX mq, 2 / 2" @PY
+     ''   index 3 using 1:2 with linespoints lt 2 @CD pt 4 title "POSIX mq, 2 / 2" @PY
 
 unset label 999 # the caption once is enough
 set ylabel "throughput (MB/s, 10^6 bytes per second)"
@@ -40,9 +42,9 @@ if (wb_py) {
     PY = sprintf(", '%s' index 0 using 1:5 with linespoints lt 1 dt 2 pt 6 title 'CPython: Queue, 1 / 1', '%s' index 1 using 1:5 with linespoints lt 1 dt 3 pt 6 title 'CPython: Queue, 2 / 2', '%s' index 4 using 1:5 with linespoints lt 3 dt 2 pt 8 title 'CPython: Pipe, 1 / 1'", py, py, py)
 }
 plot data index 0 using 1:5 with linespoints lt 1 title "queue, 1 / 1", \
-     ''   index 1 using 1:5 with linespoints lt 1 dt 2 pt 6 title "queue, 2 / 2", \
+     ''   index 1 using 1:5 with linespoints lt 1 @CD pt 6 title "queue, 2 / 2", \
      ''   index 4 using 1:5 with linespoints lt 3 title "pipe, 1 / 1", \
-     ''   index 5 using 1:5 with linespoints lt 3 dt 2 pt 8 title "pipe, 2 / 2", \
+     ''   index 5 using 1:5 with linespoints lt 3 @CD pt 8 title "pipe, 2 / 2", \
      ''   index 2 using 1:5 with linespoints lt 2 title "POSIX mq, 1 / 1", \
-     ''   index 3 using 1:5 with linespoints lt 2 dt 2 pt 4 title "POSIX mq, 2 / 2" @PY
+     ''   index 3 using 1:5 with linespoints lt 2 @CD pt 4 title "POSIX mq, 2 / 2" @PY
 unset multiplot

@@ -11,7 +11,7 @@ nb = int(system(sprintf("grep -c '^# block ' '%s'", data)))
 blocktitle(i) = system(sprintf("sed -n 's/^# block %d: //p' '%s'", i, data))
 # the last block is the one-core run: dashed, in black
 lc_of(i) = i == nb - 1 ? 7 : i + 1
-dt_of(i) = i == nb - 1 ? 2 : 1
+dt_of(i) = i == nb - 1 && !wb_py ? 2 : 1  # (beside CPython only CPython is dashed)
 
 set multiplot layout 1, 2 title "Lost updates: threads adding 1 to one counter without a lock" font ",15"
 set logscale x 10
