@@ -78,7 +78,7 @@ if [ -z "$san" ] && [ "$build" = "$top" ]; then
         out=$(timeout -k 5 900 "$py" tests/test_scripts.py --build "$build" --only "${ONLY:-}" 2>&1); rc=$?
         tally scripts "$out" $rc
     else
-        echo "  scripts        skipped: no $py (make deps, or make compare, installs python3)"
+        printf "  %-22s skipped: no %s (make deps, or make compare, installs python3)\n" scripts "$py"
         skipped=$((skipped + 1))
     fi
 fi
