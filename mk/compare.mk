@@ -51,8 +51,8 @@ UNSCRIPTED := $(filter-out $(SCRIPTED),$(NUMBERS))
 C_NEEDED := $(sort $(foreach n,$(SCRIPTED),$(C_EXPS_$(n))))
 
 all: table
-	@for n in $(UNSCRIPTED); do \
-	  echo "compare: chapter $$n: no CPython script yet (python/$${n}_name.py; python/README.md says how to add one)"; \
+	@for d in $(foreach n,$(UNSCRIPTED),$(notdir $(wildcard chapters/$(n)-*))); do \
+	  echo "compare: chapter $${d%%-*}: no CPython script yet (python/$$(echo $$d | tr - _).py; python/README.md says how to add one)"; \
 	done
 	@echo "compare: $(words $(SCRIPTS)) chapters beside CPython; their tables in $(OUTDIR)/compare.md"
 

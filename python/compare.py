@@ -116,7 +116,8 @@ def check(path):
     for d in sorted(glob.glob(os.path.join(wb.TOP, "chapters", "[0-9][0-9]-*"))):
         nn = os.path.basename(d)[:2]
         if os.path.basename(d) in missing:
-            print(f"compare: chapter {nn}: no CPython script yet (python/{nn}_name.py; not a failure)")
+            print(f"compare: chapter {nn}: no CPython script yet (python/{os.path.basename(d).replace('-', '_')}.py; "
+                  "not a failure)")
         elif rows.get(nn, 0) == 0:
             print(f"compare: {path} has no row for chapter {nn}")
             status = 1
