@@ -21,6 +21,7 @@ import os
 import threading
 import time
 
+import bars
 import wb
 from optional import HAVE_GEVENT, NOT_INSTALLED, greenlet
 from switches import ticker
@@ -127,18 +128,10 @@ def part(args, d, cmp, cdat):
         state["loop"].close()
     if HAVE_GEVENT:
         ns[5] = gevent_samples(args.reps, args.samples)
-    d.block("making one, by kind", ["row (index)", "median (ns): make, run once, dispose of", "p10 (ns)", "p90 (ns)",
-                                    "label (text)", "group (1-7): the figure's colour"])
-    print(f"  make one, run it to its first stop, get rid of it, median of {args.samples}, ns:")
-    med = {}
-    for idx, label, group, _, _ in ROWS:
-        if idx not in ns:
-            d.row(idx, None, None, None, label, group)
-            continue
-        s = wb.summary(ns[idx])
-        med[idx] = s.median
-        d.row(idx, s.median, s.p10, s.p90, label, group)
-        print(f"  {label.replace(chr(92) + 'n', ' '):24} {s.median:12.1f} ({s.p10:.1f} .. {s.p90:.1f})")
+    med = bars.write(d, "making one, by kind", ["row (index)", "median (ns): make, run once, dispose of", "p10 (ns)",
+                                                "p90 (ns)", "label (text)", "group (1-7): the figure's colour"],
+                     [r[:3] for r in ROWS], ns,
+                     f"make one, run it to its first stop, get rid of it, median of {args.samples}")
 
     def c(idx):
         return cdat.at(0, "median", "row", idx) if cdat else None

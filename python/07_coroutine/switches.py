@@ -12,6 +12,7 @@ import os
 import threading
 import time
 
+import bars
 import wb
 from optional import NOT_INSTALLED, greenlet
 
@@ -167,19 +168,10 @@ def measure(args):
 
 
 def part(args, d, cmp, cdat):
-    ns = measure(args)
-    d.block("one switch, by method", ["method (index)", "median (ns): one switch", "p10 (ns)", "p90 (ns)",
-                                      "label (text)", "group (1-7): the figure's colour"])
-    print(f"  one switch (half a round trip), median of {args.samples}, ns:")
-    med = {}
-    for idx, label, group, _ in METHODS:
-        if idx not in ns:
-            d.row(idx, None, None, None, label or "-", group)
-            continue
-        s = wb.summary(ns[idx])
-        med[idx] = s.median
-        d.row(idx, s.median, s.p10, s.p90, label, group)
-        print(f"  {label.replace(chr(92) + 'n', ' '):24} {s.median:12.1f} ({s.p10:.1f} .. {s.p90:.1f})")
+    med = bars.write(d, "one switch, by method", ["method (index)", "median (ns): one switch", "p10 (ns)",
+                                                   "p90 (ns)", "label (text)", "group (1-7): the figure's colour"],
+                     [m[:3] for m in METHODS], measure(args),
+                     f"one switch (half a round trip), median of {args.samples}")
 
     def c(idx):
         return cdat.at(0, "median", "method", idx) if cdat else None
