@@ -54,7 +54,7 @@ int parse_real(const char *s, double *out)
 int parse_duration(const char *s, int64_t *out_ns)
 {
     static const struct { const char *unit; double ns; } units[] = {
-        { "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 },
+        { "ns", 1 }, { "us", 1e3 }, { "µs", 1e3 }, { "ms", 1e6 }, { "s", 1e9 },
     };
     char *end;
     errno = 0;
@@ -85,7 +85,7 @@ const char *format_duration(int64_t ns, char *buf, size_t len)
     else if (a >= NS_PER_MS)
         snprintf(buf, len, "%gms", (double)ns / 1e6);
     else if (a >= NS_PER_US)
-        snprintf(buf, len, "%gus", (double)ns / 1e3);
+        snprintf(buf, len, "%gµs", (double)ns / 1e3);
     else
         snprintf(buf, len, "%" PRId64 "ns", ns);
     return buf;

@@ -96,7 +96,8 @@ struct timespec deadline_after(clockid_t clk, int64_t ns);
 int64_t deadline_in(int64_t timeout_ns);
 int64_t ns_left(int64_t deadline);
 /* Tighten the timer slack to 1 ns, so short sleeps overshoot less: a sleep may
- * otherwise end up to the thread's slack (50 us by default) late. */
+ * otherwise end up to the thread's slack late (50 µs by default, prctl(2);
+ * chapters/04-thread/wakeup measures what it does to a short sleep). */
 void tight_timer_slack(void);
 
 /* ---- statistics (stats.c) -------------------------------------------------------- */
@@ -126,8 +127,8 @@ double percentile(const double *sorted, size_t n, double p);
  *     cli_parse(argc, argv, "Measures this and that.", opts, &cli);
  *
  * The last field is the value --quick uses when the option is not given explicitly.
- * Durations are written with a unit: 2s, 1.5s, 500ms, 50us, 100ns; they are stored
- * in ns (int64_t) and their range is in ns. */
+ * Durations are written with a unit: 2s, 1.5s, 500ms, 50µs (or 50us, easier to type),
+ * 100ns; they are stored in ns (int64_t) and their range is in ns. */
 enum cli_kind {
     CLI_FLAG,     /* bool *, no value */
     CLI_INT,      /* long * */
@@ -158,7 +159,7 @@ noreturn void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2
 int parse_long(const char *s, long *out);
 int parse_duration(const char *s, int64_t *out_ns);
 int parse_real(const char *s, double *out);
-/* Formats a duration in ns with a unit ("2s", "500ms", "1.5us") into buf. */
+/* Formats a duration in ns with a unit ("2s", "500ms", "1.5µs") into buf. */
 const char *format_duration(int64_t ns, char *buf, size_t len);
 
 /* ---- gnuplot data files (datafile.c) ---------------------------------------------

@@ -60,6 +60,8 @@ static void test_parse_duration(void **state)
     assert_int_equal(ns, 500 * NS_PER_MS);
     assert_int_equal(parse_duration("50us", &ns), 0);
     assert_int_equal(ns, 50 * NS_PER_US);
+    assert_int_equal(parse_duration("50µs", &ns), 0);     /* what format_duration writes */
+    assert_int_equal(ns, 50 * NS_PER_US);
     assert_int_equal(parse_duration("100ns", &ns), 0);
     assert_int_equal(ns, 100);
     assert_int_equal(parse_duration("0", &ns), 0);        /* zero needs no unit */
@@ -83,7 +85,7 @@ static void test_parse_real_and_format(void **state)
     char buf[32];
     assert_string_equal(format_duration(2 * NS_PER_S, buf, sizeof buf), "2s");
     assert_string_equal(format_duration(1500 * NS_PER_US, buf, sizeof buf), "1.5ms");
-    assert_string_equal(format_duration(50 * NS_PER_US, buf, sizeof buf), "50us");
+    assert_string_equal(format_duration(50 * NS_PER_US, buf, sizeof buf), "50µs");
     assert_string_equal(format_duration(100, buf, sizeof buf), "100ns");
 }
 

@@ -130,7 +130,7 @@ int main(int argc, char **argv)
     err = errno;
     if (rc == 0 || err != EAGAIN)
         fatal("non-blocking mq_send on a full queue: expected EAGAIN, got %s", rc == 0 ? "success" : strerror(err));
-    trace("mq_send on an O_NONBLOCK descriptor -> EAGAIN after %.1fus, without sleeping",
+    trace("mq_send on an O_NONBLOCK descriptor -> EAGAIN after %.1f µs, without sleeping",
           (double)(now_ns() - t) / 1e3);
     CHECK_SYS(mq_close(nb));
 

@@ -63,7 +63,7 @@ static void drain(struct queue *q)
     size_t len;
     int64_t t = now_ns();
     int rc = queue_get_nowait(q, buf, sizeof buf, &len);
-    trace("one more get_nowait() -> %s after %.1fus (Python raises queue.Empty)", queue_status_name(rc),
+    trace("one more get_nowait() -> %s after %.1f µs (Python raises queue.Empty)", queue_status_name(rc),
           (double)(now_ns() - t) / 1e3);
     queue_detach(q); /* the child's mapping only; the parent's stays */
 }
@@ -100,7 +100,7 @@ int main(int argc, char **argv)
 
     t = now_ns();
     rc = queue_put_nowait(q, "message 4", 9);
-    trace("put_nowait(\"message 4\") -> %s after %.1fus, without sleeping; qsize() = %ld",
+    trace("put_nowait(\"message 4\") -> %s after %.1f µs, without sleeping; qsize() = %ld",
           queue_status_name(rc), (double)(now_ns() - t) / 1e3, queue_qsize(q));
 
     if (!queue_full(q))

@@ -164,9 +164,9 @@ int main(int argc, char **argv)
     data_block(data, "map: time per item vs chunk size", cols1);
     printf("Part 1: a pool of %ld workers, a task that returns its 8-byte argument (median of %ld)\n", workers,
            repeat);
-    printf("  round trip, apply_async + get of one task: %.1f us (p10 %.1f, p90 %.1f, %ld trips)\n", rt.median,
+    printf("  round trip, apply_async + get of one task: %.1f µs (p10 %.1f, p90 %.1f, %ld trips)\n", rt.median,
            rt.p10, rt.p90, trips);
-    printf("  map over %ld items:\n  %8s %12s %12s %12s\n", items, "chunk", "us/item", "p10", "p90");
+    printf("  map over %ld items:\n  %8s %13s %12s %12s\n", items, "chunk", "µs/item", "p10", "p90");
     struct summary s1[NCHUNKS];
     for (int c = 0; c < NCHUNKS; c++) {
         s1[c] = summarize(&per_item[c * repeat], (size_t)repeat);
@@ -213,7 +213,7 @@ int main(int argc, char **argv)
         data_row(data, "%d %.4f %.4f %.4f %.3f %ld\n", w, s.median, s.p10, s.p90, one / s.median, cores);
     }
     printf("every total matched the one-worker total (%#llx)\n", (unsigned long long)expect);
-    printf("\nunbatched: %.2f us per task (map, chunk 1); batched: %.3f us per item (chunk %d); round trip %.1f us\n",
+    printf("\nunbatched: %.2f µs per task (map, chunk 1); batched: %.3f µs per item (chunk %d); round trip %.1f µs\n",
            s1[0].median, s1[NCHUNKS - 1].median, 1 << (NCHUNKS - 1), rt.median);
     data_close(data);
     free(in);

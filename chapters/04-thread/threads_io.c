@@ -57,7 +57,7 @@ static void run(int n, int64_t sleep, const char *what)
     printf("%s: %d threads, each sleeping %.3f s\n", what, n, (double)sleep / 1e9);
     printf("  all done in %.3f s  (one after another: %.3f s)\n", (double)wall / 1e9,
            (double)sleep * n / 1e9);
-    printf("  starting them took %.2f ms; each woke %.0f to %.0f us late (median %.0f us)\n",
+    printf("  starting them took %.2f ms; each woke %.0f to %.0f µs late (median %.0f µs)\n",
            (double)started / 1e6, w.min, w.max, w.median);
     free(late);
     free(s);

@@ -121,7 +121,7 @@ int main(int argc, char **argv)
             res[c][sr] = run(c, sr == PINNED ? 1 : sr, sr == PINNED ? CPU_ONE : free_placement ? CPU_FREE : CPU_SPREAD,
                              sr == 0 ? duration / 4 : duration, rtt);
 
-    printf("request/response over a socketpair (round trip %.0f us) beside 0, 1, 2 CPU-bound threads, %.0f ms per "
+    printf("request/response over a socketpair (round trip %.0f µs) beside 0, 1, 2 CPU-bound threads, %.0f ms per "
            "run; %s\n", (double)rtt / 1e3, (double)duration / 1e6,
            free_placement ? "threads where the kernel puts them" : "CPU-bound threads on CPU 0, I/O on CPU 1");
     printf("  %-10s %8s |%8s %8s %8s %8s |%8s %8s %8s %8s |%8s %8s\n", "GIL", "model/s", "alone/s", "1 hog/s",
@@ -161,8 +161,8 @@ int main(int argc, char **argv)
         data_row(data, " \"%s\"\n", conf_label[c]);
     }
     data_close(data);
-    printf("(requests per second, then the median round trip in us; 1 core: 1 hog, every thread on CPU 0;\n"
-           " re-take: 90th percentile of the wait for the GIL after a blocking call, 1 hog, in us;\n"
+    printf("(requests per second, then the median round trip in µs; 1 core: 1 hog, every thread on CPU 0;\n"
+           " re-take: 90th percentile of the wait for the GIL after a blocking call, 1 hog, in µs;\n"
            " hog %%: the share of the run the one hog held the GIL (low: the I/O thread starved it);\n"
            " model: one interval lost per blocking call, two per request)\n");
     /* The verdict at the default 5 ms: the table's pair of runs (alone, 1 hog) and

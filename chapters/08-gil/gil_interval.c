@@ -67,11 +67,11 @@ int main(int argc, char **argv)
         "held (ratio): share of the wall time a hog held the GIL", NULL,
     };
     data_block(data, "throughput and latency vs switch interval", cols);
-    printf("%ld CPU-bound thread(s) and one I/O-bound thread (round trip %.0f us), under the new GIL; %s\n", nhogs,
+    printf("%ld CPU-bound thread(s) and one I/O-bound thread (round trip %.0f µs), under the new GIL; %s\n", nhogs,
            (double)rtt / 1e3,
            free_placement ? "threads where the kernel puts them" : "CPU-bound threads on CPU 0, I/O on CPU 1");
-    printf("  %11s %11s %11s %11s %11s %11s %11s %11s\n", "interval ms", "hogs held", "throughput", "rtt us",
-           "rtt p90 us", "requests/s", "hand-offs/s", "run ms");
+    printf("  %11s %11s %11s %12s %12s %11s %11s %11s\n", "interval ms", "hogs held", "throughput", "rtt µs",
+           "rtt p90 µs", "requests/s", "hand-offs/s", "run ms");
     for (int i = 0; i < NINT; i++) {
         int64_t interval = (int64_t)(interval_ms[i] * 1e6);
         if (interval > max_interval)

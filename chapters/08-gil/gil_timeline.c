@@ -180,11 +180,11 @@ int main(int argc, char **argv)
         free(turns_us);
         gil_destroy(&g);
     }
-    printf("\n  %-16s %9s %9s %9s %9s %9s %9s %8s %9s\n", "", "holds/s", "turns/s", "hold us", "turn us",
+    printf("\n  %-16s %9s %9s %10s %10s %9s %9s %8s %9s\n", "", "holds/s", "turns/s", "hold µs", "turn µs",
            "max turn", "requests", "forced", "re-takes");
     for (int r = 0; r < NRUNS; r++)
         printf("%s\n", summary[r]);
-    printf("(hold, turn: medians in us; max turn in us; requests: drop requests set by waiters; forced: drops\n"
+    printf("(hold, turn: medians in µs; max turn in µs; requests: drop requests set by waiters; forced: drops\n"
            " that waited for the hand-over; re-takes: releases the releaser won back while another waited)\n");
 
     static const char *const hist_cols[] = {

@@ -129,7 +129,7 @@ int main(int argc, char **argv)
     };
     data_block(data, "pause vs threads", cols);
     printf("part 1: the pause to stop T running threads, %ld stops each (%ld cores)\n", stops, cores);
-    printf("  %7s %10s %10s %10s %10s\n", "threads", "median us", "p10 us", "p90 us", "max us");
+    printf("  %7s %11s %11s %11s %11s\n", "threads", "median µs", "p10 µs", "p90 µs", "max µs");
     for (int t = 1; t <= (int)max_threads; t++) {
         measure(t, stops, 0, false, pause);
         struct summary s = summarize(pause, (size_t)stops);
@@ -146,7 +146,7 @@ int main(int argc, char **argv)
     data_block(data, "a long C call beside the others", cols2);
     printf("part 2: %d threads, one of them in C calls of %.1f ms with no safe point, %ld stops\n", n2,
            (double)ccall / 1e6, stops / 2 < 5 ? 5 : stops / 2);
-    printf("  %-30s %10s %10s %10s %10s\n", "the C call", "median us", "p10 us", "p90 us", "max us");
+    printf("  %-30s %11s %11s %11s %11s\n", "the C call", "median µs", "p10 µs", "p90 µs", "max µs");
     double med[2];
     long stops2 = stops / 2 < 5 ? 5 : stops / 2;
     for (int d = 0; d < 2; d++) {

@@ -292,7 +292,7 @@ int main(int argc, char **argv)
         for (long i = 0; i < starts; i++)
             us[i] = (double)start_cost(k) / 1e3;
         struct summary s = summarize(us, (size_t)starts);
-        printf("  %-16s %8.1f us  (p10 %.1f, p90 %.1f)\n", start_name[k], s.median, s.p10, s.p90);
+        printf("  %-16s %8.1f µs  (p10 %.1f, p90 %.1f)\n", start_name[k], s.median, s.p10, s.p90);
         data_row(data, "%d %.2f %.2f %.2f\n", k, s.median, s.p10, s.p90);
     }
     free(us);
@@ -303,7 +303,7 @@ int main(int argc, char **argv)
                                          "interp_us (us): interpreters pass a copy",
                                          "proc_us (us): processes pass a copy", NULL };
     data_block(data, "part 3: us per message vs size", cols3);
-    printf("part 3: us per message through chapter 02's queue, %ld messages, median of %ld\n", messages, repeat);
+    printf("part 3: µs per message through chapter 02's queue, %ld messages, median of %ld\n", messages, repeat);
     printf("  %8s %22s %22s %22s\n", "bytes", pass_name[0], pass_name[1], pass_name[2]);
     double *v = calloc(nr, sizeof *v);
     if (!v)

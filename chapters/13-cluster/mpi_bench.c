@@ -105,7 +105,7 @@ static void one_job(const struct job *job, long trips, long cores)
     }
     if (rank == 0)
         printf("ranks %d: started at %lld ns, static %.6f s, dynamic %.6f s, totals %#llx %#llx, "
-               "round trip %.3f %.3f %.3f us%s\n",
+               "round trip %.3f %.3f %.3f µs%s\n",
                size, (long long)started, t_static, t_dynamic, (unsigned long long)ts, (unsigned long long)td,
                rt.median, rt.p10, rt.p90, one_cpu ? " (one cpu)" : "");
     fflush(stdout);
@@ -153,7 +153,7 @@ static struct point mpi_point(int p, bool one_cpu, char **argv, int64_t timeout)
     char how[160];
     if (end.timed_out || !WIFEXITED(end.status) || WEXITSTATUS(end.status) != 0 ||
         sscanf(end.out, "ranks %d: started at %lld ns, static %lf s, dynamic %lf s, totals %llx %llx, "
-                        "round trip %lf %lf %lf us", &size, &started, &pt.t_static, &pt.t_dynamic, &ts, &td,
+                        "round trip %lf %lf %lf µs", &size, &started, &pt.t_static, &pt.t_dynamic, &ts, &td,
                &pt.trip.median, &pt.trip.p10, &pt.trip.p90) != 9 || size != p)
         fatal("the job of %d ranks failed (mpiexec: %s); it printed:\n%s", p, launch_describe(&end, how, sizeof how),
               end.out);
@@ -286,7 +286,7 @@ int main(int argc, char **argv)
     static const char *const trip_name[NTRIPS] = { "MPI, two cores", "MPI, one core", "pool, two cores",
                                                    "pool, one core" };
     data_block(data, "round trip of one 8-byte task", cols2);
-    printf("\nround trip of one 8-byte task, us (median; p10 to p90):\n");
+    printf("\nround trip of one 8-byte task, µs (median; p10 to p90):\n");
     struct summary t[NTRIPS];
     for (int w = 0; w < NTRIPS; w++) {
         t[w] = (struct summary){ .median = summarize(&TRIP(w, 0, 0), per).median,

@@ -94,7 +94,7 @@ int main(int argc, char **argv)
     if (rank == 0) {
         uint64_t one = job_sum(0, job.n);
         status = totals[0] == one && totals[1] == one ? 0 : 1;
-        printf("%d ranks, nap %.0f us: %s\n", size, (double)g_nap / 1e3,
+        printf("%d ranks, nap %.0f µs: %s\n", size, (double)g_nap / 1e3,
                status == 0 ? "both totals equal the one-process total" : "a total is WRONG");
     }
     fflush(stdout);
