@@ -18,7 +18,7 @@
  *   - the start: creating a thread takes tens of microseconds, and a short loop is over
  *     before the next thread runs. A barrier releases all threads at once: a spinning
  *     one (thread.h's start line), since pthread_barrier_wait puts the early threads
- *     to sleep and waking one on another core takes 10 us or more.
+ *     to sleep and waking one on another core takes 10 µs or more (wakeup.c).
  * Relaxed atomic loads and stores would keep the steps apart as well and make the
  * program well-defined C; volatile is used so that ThreadSanitizer sees what it is, a
  * data race, and says so (a test checks that it does).

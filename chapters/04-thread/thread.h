@@ -72,9 +72,9 @@ void thread_shutdown(void);
 /* A start line for a race: n threads call start_line_wait() and all leave it within
  * a fraction of a microsecond of each other. It spins (yielding the CPU in the loop,
  * so it works with more threads than cores too). pthread_barrier_wait would put the
- * early threads to sleep, and a sleeper woken on another core starts 10 us or more
- * after the last one arrived: time enough for a short loop to be over before the
- * race begins. Use each start line once. */
+ * early threads to sleep, and a sleeper woken on another core starts microseconds
+ * after the last one arrived (wakeup.c measures how many): time enough for a short
+ * loop to be over before the race begins. Use each start line once. */
 struct start_line {
     _Atomic int arrived;
     int n;

@@ -9,7 +9,8 @@
  * 2 starts --threads threads that sleep --short each. Both print the wall time, what
  * running the sleeps one after another would take, how long starting the threads
  * took, and how late the threads woke: a sleep ends when the timer fires plus the
- * timer slack (50 us by default; see WORKBOOK.md) plus the time to be scheduled.
+ * timer slack (50 µs by default, prctl(2)) plus the time to be scheduled; wakeup.c
+ * measures both.
  *
  * Run:  ./threads_io                      (1 s and 0.5 s, as in the lessons)
  *       ./threads_io --threads 1000 --short 100ms

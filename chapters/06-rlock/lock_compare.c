@@ -22,7 +22,7 @@
  *                        the cores at every hand-over, and a thread that finds the
  *                        lock taken may have to sleep in the kernel until the holder
  *                        wakes it from the other core, which costs microseconds
- *                        (WORKBOOK.md: ~8-18 us)
+ *                        (../04-thread/wakeup.c measures how many)
  * Beside each two-thread time the table prints the share of the pairs done by the
  * busier thread (50% is a fair split; near 100% means one thread had the lock to
  * itself), and a second table counts how often the threads slept: their voluntary

@@ -12,7 +12,7 @@
  *
  * What it does: a pinger thread (gil_workload.h) does request/response over a socketpair
  * with an echo thread (plain C, outside the GIL: the far end of a network, answering
- * after --rtt, 200 us by default, a round trip within a data centre), alone and next
+ * after --rtt, 200 µs by default, a round trip within a data centre), alone and next
  * to 1 and 2 CPU-bound hog threads, under the new GIL with switch intervals 0.1, 1, 5
  * and 10 ms, and under the old GIL (release every 100 ticks); and once more with 1 hog
  * and every thread pinned to CPU 0. Unless --free, the hogs run on CPU 0 and the
@@ -25,13 +25,14 @@
  * Look for: thousands of requests per second alone; with one hog, a hundred or two per
  * second at 5 ms, whatever the network could do. The measurement beats the model by
  * up to 2x: the send returns in microseconds, and the I/O thread takes the GIL straight
- * back before the hog, woken on the other core (8-18 us), gets to it; only the recv
- * pays the interval. A second hog makes it worse: the I/O thread and a hog both wait,
- * and the drop can go to either. The old GIL, which the hog releases every few
- * microseconds, lets the I/O thread in much sooner. With a very short round trip
- * (--rtt 0ns) the I/O thread can win every race instead and starve the hog: each drop
- * wakes the waiting hog, which finds the GIL taken again and starts a fresh interval,
- * so its wait never runs out (the "hog %" column).
+ * back before the hog, woken on the other core (../04-thread/wakeup.c measures how
+ * long that takes), gets to it; only the recv pays the interval. A second hog makes it
+ * worse: the I/O thread and a hog both wait, and the drop can go to either. The old
+ * GIL, which the hog releases every few microseconds, lets the I/O thread in much
+ * sooner. With a very short round trip (--rtt 0ns) the I/O thread can win every race
+ * instead and starve the hog: each drop wakes the waiting hog, which finds the GIL
+ * taken again and starts a fresh interval, so its wait never runs out (the "hog %"
+ * column).
  * The closing line gives the drop at CPython's default 5 ms from the medians of five
  * pairs of runs (alone, beside one hog); on a busy machine, where the hog can be slow
  * to get a CPU after each drop, a second line may say that the hog starved instead.

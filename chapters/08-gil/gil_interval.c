@@ -24,7 +24,7 @@
  * request: the recv's re-take waits it out, the send's often doesn't); the hogs' share
  * climbing towards 1.0 as the interval grows, and giving up a few percent at 0.1 ms,
  * where the GIL changes hands thousands of times a second and each hand-off between
- * cores leaves it idle for 8-18 us while a thread wakes.
+ * cores leaves it idle while a thread wakes (../04-thread/wakeup.c measures that).
  * See also: gil_convoy, gil_timeline.
  */
 #include "gil_workload.h"

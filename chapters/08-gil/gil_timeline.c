@@ -23,8 +23,9 @@
  * Look for: new GIL turns of about one interval (5 ms plus a wake-up), alternating;
  * the old GIL releasing every few microseconds yet changing hands far less often, and
  * very differently on one core and on two: on two cores the waiter must wake on the
- * other core (8-18 us) before the releaser takes the lock back; on one core it runs
- * only when the kernel's scheduler preempts the holder, so the scheduler sets the pace.
+ * other core (../04-thread/wakeup.c measures how long that takes) before the releaser
+ * takes the lock back; on one core it runs only when the kernel's scheduler preempts
+ * the holder, so the scheduler sets the pace.
  * See also: gil_convoy (what those turns do to an I/O thread), gil_cpu.
  */
 #include "gil_workload.h"
@@ -33,7 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { NRUNS = 4, NBINS = 28 }; /* bins: 4 per decade from 1 us to 10 s */
+enum { NRUNS = 4, NBINS = 28 }; /* bins: 4 per decade from 1 µs to 10 s */
 static const char *const run_name[NRUNS] = { "new GIL", "new GIL, 1 core", "old GIL", "old GIL, 1 core" };
 static const enum gil_mode run_mode[NRUNS] = { GIL_NEW, GIL_NEW, GIL_OLD, GIL_OLD };
 static const int run_cpu[NRUNS] = { -1, 0, -1, 0 };
@@ -91,7 +92,7 @@ int main(int argc, char **argv)
     char summary[NRUNS][256];
     for (int r = 0; r < NRUNS; r++) {
         struct gil g;
-        size_t cap = (size_t)(duration / (2 * NS_PER_US)) + 4096; /* old GIL: a hold per ~4 us */
+        size_t cap = (size_t)(duration / (2 * NS_PER_US)) + 4096; /* old GIL: a hold per ~4 µs */
         gil_init(&g, &(struct gil_config){ .mode = run_mode[r], .interval_ns = interval, .no_force = no_force,
                                            .log_size = cap });
         atomic_bool stop;

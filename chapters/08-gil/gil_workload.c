@@ -50,7 +50,7 @@ static void *echo_main(void *arg)
     char buf[256];
     if (e->cpu >= 0)
         pin_to_cpu(e->cpu);
-    tight_timer_slack(); /* a 50 us sleep should take 50 us, not 100 */
+    tight_timer_slack(); /* a short sleep should not end the slack late (../04-thread/wakeup.c) */
     for (;;) {
         ssize_t got = read(e->server_fd, buf, sizeof buf);
         if (got == 0)

@@ -4,7 +4,7 @@
  *
  * runs body(0, &args) .. body(3, &args) on four new threads, released at once from a
  * spinning start line (chapter 04's start_line: a sleeping barrier would let the first
- * thread run alone for the 10 us or more the others take to wake), and returns the
+ * thread run alone for the 10 µs or more the others take to wake), and returns the
  * wall time from the first one's start to the last one's end, in ns.
  */
 #ifndef WORKBOOK_TEAM_H
