@@ -1,35 +1,31 @@
 /* wakeup.c: how long a sleeping thread takes to run once it is woken, and how late a
  * short sleep ends.
  *
- * Mirrors: what sits under every blocking call of the lessons: Queue.get(), a Lock
- * another thread holds, Condition.wait(), time.sleep(). A thread that waits is put to
- * sleep by the kernel, and waking it is not free.
+ * Mirrors: what sits under every blocking call of the lessons (Queue.get(), a Lock that
+ * another thread holds, Condition.wait(), time.sleep()): the kernel puts the thread to
+ * sleep, and waking it is not free.
  *
  * Part 1, wake-ups. A sleeper thread waits on one of four things; the waker (the main
- * thread) lets it fall asleep for --gap, reads the clock and wakes it; the sleeper
- * reads the clock as soon as it runs. The difference is the wake-up. Then the sleeper
- * answers the same way and the waker waits for the answer, so on one core the waker
- * gives up the CPU at once, as a thread handing over work would.
+ * thread) leaves it asleep for --gap, reads the clock and wakes it; the sleeper reads
+ * the clock as soon as it runs. Then the sleeper answers the same way, and the waker
+ * waits for the answer (so on one core it gives up the CPU at once, as a thread handing
+ * over work would).
  *   condition variable   pthread_cond_signal, then unlock (Condition.notify, Queue.put)
  *   futex                a word set to 1, FUTEX_WAKE (a mutex's unlock with a waiter)
  *   pipe                 a byte written; the sleeper waits in poll, then reads it
- *                        (a process waiting on a pipe, an event loop on a socket)
- *   spin                 no sleep at all: the sleeper spins on the word (reference)
- * Each with both threads on one CPU ("same core") and on two ("other core"): the
- * first two CPUs this process may use. The blocks of rounds go round robin over the
- * seven ways, so a noisy moment of the machine hits them all alike.
+ *   spin                 no sleep: the sleeper spins on the word (for reference)
+ * Each with both threads on one CPU ("same core") and on two ("other core"), the first
+ * two this process may use. The blocks of rounds go round robin over the ways.
  *
- * Part 2, the timer slack. clock_nanosleep for 10 µs to 1 ms, first with the thread's
- * timer slack as it is (prctl PR_GET_TIMERSLACK: 50 µs unless something changed it),
- * then with PR_SET_TIMERSLACK 1 ns, which common/'s tight_timer_slack() does. The
- * kernel may end a sleep anywhere up to the slack after its time, to wake the CPU once
- * for several timers; the lateness is that plus the wake-up of part 1.
+ * Part 2, the timer slack. clock_nanosleep for 10 µs to 1 ms, with the thread's timer
+ * slack as it is (PR_GET_TIMERSLACK: 50 µs unless changed), then with a slack of 1 ns
+ * (common/'s tight_timer_slack()). The kernel may end a sleep up to the slack late, to
+ * serve several timers with one interrupt; add the wake-up of part 1.
  *
  * Run:  ./wakeup [--rounds 2000] [--gap 100us] [--sleeps 200] [--data FILE]
- * Look for: a few µs on the same core, several times that on the other core (more on
- * a virtual machine, where waking an idle CPU goes through the hypervisor), a spinning
- * waiter far below both; a 50 µs sleep about the slack late with the default slack,
- * a few µs late with 1 ns.
+ * Look for: a few µs on the same core, several times that on the other core (waking an
+ * idle CPU), a spinning waiter far below both; a 50 µs sleep about the slack late with
+ * the default slack, much less with 1 ns.
  * See also: thread.c's start line (why racing threads spin instead of sleeping),
  * ../06-rlock/lock_compare.c (how rarely a mutex's waiter really sleeps).
  */
@@ -53,25 +49,25 @@ static const char *const kind_name[NKINDS] = { "condition variable", "futex", "p
 enum { SAME, OTHER, NPLACES, BLOCKS = 10 };
 #define WAIT_LIMIT (10 * NS_PER_S) /* no wait here may last longer: it would be a bug */
 
-/* One direction of signalling: ring() wakes whoever waits in wait(). */
+/* One direction of signalling: bell_ring() wakes whoever waits in bell_wait(). */
 struct bell {
     enum kind kind;
     pthread_mutex_t m;
     pthread_cond_t c;
-    int flag;          /* COND, under m */
-    atomic_uint word;  /* FUTEX, SPIN */
-    int fd[2];         /* PIPE */
+    int flag;         /* COND, under m */
+    atomic_uint word; /* FUTEX, SPIN */
+    int fd[2];        /* PIPE */
 };
 
 static void bell_init(struct bell *b, enum kind k)
 {
-    b->kind = k;
     pthread_condattr_t ca;
     CHECK_PT(pthread_condattr_init(&ca));
     CHECK_PT(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC));
     CHECK_PT(pthread_cond_init(&b->c, &ca));
     CHECK_PT(pthread_condattr_destroy(&ca));
     CHECK_PT(pthread_mutex_init(&b->m, NULL));
+    b->kind = k;
     b->flag = 0;
     atomic_init(&b->word, 0);
     CHECK_SYS(pipe(b->fd));
@@ -89,77 +85,54 @@ static void bell_destroy(struct bell *b)
 static int64_t bell_ring(struct bell *b)
 {
     int64_t t;
-    switch (b->kind) {
-    case COND:
+    if (b->kind == COND) {
         CHECK_PT(pthread_mutex_lock(&b->m));
         b->flag = 1;
         t = now_ns();
         CHECK_PT(pthread_cond_signal(&b->c));
         CHECK_PT(pthread_mutex_unlock(&b->m));
-        return t;
-    case FUTEX:
-        atomic_store(&b->word, 1);
-        t = now_ns();
-        CHECK_SYS(syscall(SYS_futex, &b->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0));
-        return t;
-    case PIPE:
+    } else if (b->kind == PIPE) {
         t = now_ns();
         if (write(b->fd[1], "x", 1) != 1)
             die("write(pipe)");
-        return t;
-    default:
+    } else { /* the clock first: a spinner sees the word at once */
         t = now_ns();
         atomic_store(&b->word, 1);
-        return t;
+        if (b->kind == FUTEX)
+            CHECK_SYS(syscall(SYS_futex, &b->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0));
     }
+    return t;
 }
 
-/* Waits until rung (at most WAIT_LIMIT, which only a bug could reach). */
+/* Waits until rung: at most WAIT_LIMIT, which only a bug could reach. */
 static void bell_wait(struct bell *b)
 {
     int64_t deadline = deadline_in(WAIT_LIMIT);
-    switch (b->kind) {
-    case COND: {
+    if (b->kind == COND) {
         struct timespec ts = deadline_after(CLOCK_MONOTONIC, WAIT_LIMIT);
         CHECK_PT(pthread_mutex_lock(&b->m));
-        while (!b->flag) {
-            int rc = pthread_cond_timedwait(&b->c, &b->m, &ts);
-            if (rc != 0)
-                die_en(rc, "pthread_cond_timedwait");
-        }
+        while (!b->flag)
+            CHECK_PT(pthread_cond_timedwait(&b->c, &b->m, &ts));
         b->flag = 0;
         CHECK_PT(pthread_mutex_unlock(&b->m));
-        return;
-    }
-    case FUTEX:
-        while (atomic_load(&b->word) == 0) {
+    } else if (b->kind == PIPE) {
+        struct pollfd p = { .fd = b->fd[0], .events = POLLIN };
+        char c;
+        int n = poll(&p, 1, (int)(WAIT_LIMIT / NS_PER_MS));
+        if (n != 1 || read(b->fd[0], &c, 1) != 1)
+            die("poll or read (pipe)%s", n == 0 ? ": nothing came within 10 s" : "");
+    } else {
+        for (long i = 0; atomic_load(&b->word) == 0; i++) {
+            if ((b->kind == FUTEX || i % 4096 == 4095) && ns_left(deadline) == 0)
+                fatal("%s: nobody rang within 10 s", kind_name[b->kind]);
+            if (b->kind == SPIN)
+                continue;
             struct timespec rel = ns_to_ts(ns_left(deadline));
-            if (ns_left(deadline) == 0)
-                fatal("futex: nobody rang within 10 s");
-            if (syscall(SYS_futex, &b->word, FUTEX_WAIT_PRIVATE, 0, &rel, NULL, 0) == -1 &&
-                errno != EAGAIN && errno != EINTR && errno != ETIMEDOUT)
+            if (syscall(SYS_futex, &b->word, FUTEX_WAIT_PRIVATE, 0, &rel, NULL, 0) == -1 && errno != EAGAIN &&
+                errno != EINTR && errno != ETIMEDOUT)
                 die("futex(FUTEX_WAIT)");
         }
         atomic_store(&b->word, 0);
-        return;
-    case PIPE: {
-        struct pollfd p = { .fd = b->fd[0], .events = POLLIN };
-        int n = poll(&p, 1, (int)(WAIT_LIMIT / NS_PER_MS));
-        char c;
-        if (n == -1)
-            die("poll(pipe)");
-        if (n == 0)
-            fatal("pipe: nobody wrote within 10 s");
-        if (read(b->fd[0], &c, 1) != 1)
-            die("read(pipe)");
-        return;
-    }
-    default:
-        for (long i = 0; atomic_load(&b->word) == 0; i++)
-            if (i % 4096 == 4095 && ns_left(deadline) == 0)
-                fatal("spin: nobody rang within 10 s");
-        atomic_store(&b->word, 0);
-        return;
     }
 }
 
@@ -204,26 +177,26 @@ static void block(enum kind k, const int cpu[2], int place, long rounds, int64_t
     bell_destroy(&p.back);
 }
 
-/* The first two CPUs this process may run on (taskset may have narrowed them); cpu[1]
- * is -1 when there is only one. */
-static void two_cpus(int cpu[2])
+/* Summarizes v[0..n): the median and 10th to 90th percentile into the data row and, as
+ * "median (p10..p90)", into cell; returns the median. */
+static double cell(FILE *data, double *v, size_t n, char *cell, size_t len)
 {
-    cpu_set_t set;
-    CHECK_SYS(sched_getaffinity(0, sizeof set, &set));
-    cpu[0] = cpu[1] = -1;
-    for (int c = 0, n = 0; c < CPU_SETSIZE && n < 2; c++)
-        if (CPU_ISSET(c, &set))
-            cpu[n++] = c;
+    struct summary s = summarize(v, n);
+    snprintf(cell, len, "%.1f (%.1f..%.1f)", s.median, s.p10, s.p90);
+    data_row(data, " %.3f %.3f %.3f", s.median, s.p10, s.p90);
+    return s.median;
 }
 
 static void part1(long rounds, int64_t gap, FILE *data)
 {
-    int cpu[2];
-    two_cpus(cpu);
-    cpu_set_t before;
+    cpu_set_t before; /* the first two CPUs this process may use (taskset may narrow them) */
     CHECK_SYS(sched_getaffinity(0, sizeof before, &before));
+    int cpu[2] = { -1, -1 };
+    for (int c = 0, n = 0; c < CPU_SETSIZE && n < 2; c++)
+        if (CPU_ISSET(c, &before))
+            cpu[n++] = c;
     int nplaces = cpu[1] >= 0 ? NPLACES : 1;
-    long per = rounds / BLOCKS > 0 ? rounds / BLOCKS : 1;
+    long per = rounds / BLOCKS;
     double *lat = malloc((size_t)(NKINDS * NPLACES * BLOCKS * per) * sizeof *lat);
     if (!lat)
         die("malloc");
@@ -241,11 +214,8 @@ static void part1(long rounds, int64_t gap, FILE *data)
         "other_p90 (µs)", "label (text)", NULL,
     };
     data_block(data, "wake-up latency: the clock before the wake to the sleeper running", cols);
-    char cpus[32], gaps[16];
-    if (cpu[1] >= 0)
-        snprintf(cpus, sizeof cpus, "CPUs %d and %d", cpu[0], cpu[1]);
-    else
-        snprintf(cpus, sizeof cpus, "CPU %d only", cpu[0]);
+    char cpus[32], gaps[16], text[48];
+    snprintf(cpus, sizeof cpus, cpu[1] >= 0 ? "CPUs %d and %d" : "CPU %d only", cpu[0], cpu[1]);
     printf("part 1: from the clock read just before the wake to the sleeper running, µs\n"
            "(median, and 10th to 90th percentile, of %ld wake-ups each; %s; %s gaps)\n", per * BLOCKS, cpus,
            format_duration(gap, gaps, sizeof gaps));
@@ -256,17 +226,11 @@ static void part1(long rounds, int64_t gap, FILE *data)
         data_row(data, "%d", k);
         for (int pl = SAME; pl < NPLACES; pl++) {
             med[k][pl] = NAN;
-            if ((k == SPIN && pl == SAME) || pl >= nplaces) {
-                printf(" %24s", "n/a");
+            if ((k == SPIN && pl == SAME) || pl >= nplaces)
                 data_row(data, " NaN NaN NaN");
-                continue;
-            }
-            struct summary s = summarize(LAT(k, pl), (size_t)(BLOCKS * per));
-            char cell[48];
-            snprintf(cell, sizeof cell, "%.1f (%.1f..%.1f)", s.median, s.p10, s.p90);
-            printf(" %24s", cell);
-            data_row(data, " %.3f %.3f %.3f", s.median, s.p10, s.p90);
-            med[k][pl] = s.median;
+            else
+                med[k][pl] = cell(data, LAT(k, pl), (size_t)(BLOCKS * per), text, sizeof text);
+            printf(" %24s", isnan(med[k][pl]) ? "n/a" : text);
         }
         printf("\n");
         data_row(data, " \"%s\"\n", kind_name[k]);
@@ -285,13 +249,13 @@ static void part2(long sleeps, FILE *data)
 {
     static const int asked_us[] = { 10, 20, 50, 100, 200, 500, 1000 };
     enum { NASKED = ARRAY_LEN(asked_us) };
-    int ret = prctl(PR_GET_TIMERSLACK, 0UL, 0UL, 0UL, 0UL);
-    if (ret == -1)
+    int slack = prctl(PR_GET_TIMERSLACK, 0UL, 0UL, 0UL, 0UL);
+    if (slack == -1)
         die("prctl(PR_GET_TIMERSLACK)");
-    unsigned long slack = (unsigned long)ret;
     double *late = malloc((size_t)(2 * NASKED * sleeps) * sizeof *late);
     if (!late)
         die("malloc");
+#define LATE(tight, a) (&late[((size_t)(tight) * NASKED + (size_t)(a)) * (size_t)sleeps])
     for (int tight = 0; tight < 2; tight++) {
         if (tight)
             tight_timer_slack();
@@ -302,11 +266,10 @@ static void part2(long sleeps, FILE *data)
                 int rc = clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
                 if (rc != 0)
                     die_en(rc, "clock_nanosleep");
-                late[((size_t)tight * NASKED + (size_t)a) * (size_t)sleeps + (size_t)r] =
-                    (double)(now_ns() - t0 - asked_us[a] * NS_PER_US) / 1e3;
+                LATE(tight, a)[r] = (double)(now_ns() - t0 - asked_us[a] * NS_PER_US) / 1e3;
             }
     }
-    if (prctl(PR_SET_TIMERSLACK, slack, 0UL, 0UL, 0UL) == -1) /* as it was */
+    if (prctl(PR_SET_TIMERSLACK, (unsigned long)slack, 0UL, 0UL, 0UL) == -1) /* as it was */
         die("prctl(PR_SET_TIMERSLACK)");
 
     static const char *const cols[] = {
@@ -316,24 +279,22 @@ static void part2(long sleeps, FILE *data)
     };
     data_block(data, "how late a sleep ends", cols);
     printf("\npart 2: how late clock_nanosleep returns, µs (median, and 10th to 90th percentile, of %ld sleeps)\n"
-           "this thread's timer slack: %lu ns (prctl PR_GET_TIMERSLACK)\n", sleeps, slack);
-    char head[40];
-    snprintf(head, sizeof head, "slack %.0f µs (default)", (double)slack / 1e3);
+           "this thread's timer slack: %d ns (prctl PR_GET_TIMERSLACK)\n", sleeps, slack);
+    char head[40], text[2][48];
+    snprintf(head, sizeof head, "slack %.0f µs (default)", slack / 1e3);
     printf("  %8s %25s %24s\n", "asked", head, "slack 1 ns");
     double at50[2] = { 0, 0 };
     for (int a = 0; a < NASKED; a++) {
-        char cell[2][48];
         data_row(data, "%d", asked_us[a]);
         for (int tight = 0; tight < 2; tight++) {
-            struct summary s = summarize(&late[((size_t)tight * NASKED + (size_t)a) * (size_t)sleeps], (size_t)sleeps);
-            snprintf(cell[tight], sizeof cell[tight], "%.1f (%.1f..%.1f)", s.median, s.p10, s.p90);
-            data_row(data, " %.3f %.3f %.3f", s.median, s.p10, s.p90);
+            double m = cell(data, LATE(tight, a), (size_t)sleeps, text[tight], sizeof text[tight]);
             if (asked_us[a] == 50)
-                at50[tight] = s.median;
+                at50[tight] = m;
         }
-        data_row(data, " %lu\n", slack);
-        printf("  %5d µs %24s %24s\n", asked_us[a], cell[0], cell[1]);
+        data_row(data, " %d\n", slack);
+        printf("  %5d µs %24s %24s\n", asked_us[a], text[0], text[1]);
     }
+#undef LATE
     printf("a 50 µs sleep ended %.1f µs late with the default slack, %.1f µs with 1 ns\n", at50[0], at50[1]);
     free(late);
 }
