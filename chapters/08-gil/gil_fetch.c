@@ -181,7 +181,7 @@ int main(int argc, char **argv)
         { "pages", CLI_INT, &npages, "pages to fetch", 1, 10000, "8", NULL },
         { "page-kb", CLI_INT, &page_kb, "size of a page, KiB", 1, 1024, "4", NULL },
         { "delay", CLI_DURATION, &delay, "the server's delay before each reply", 0, 10 * NS_PER_S, "2ms", NULL },
-        { "parse", CLI_DURATION, &parse, "CPU time to parse one page", 0, 10 * NS_PER_S, "500us", NULL },
+        { "parse", CLI_DURATION, &parse, "CPU time to parse one page", 0, 10 * NS_PER_S, "500µs", NULL },
         { "max-threads", CLI_INT, &max_threads, "most fetcher threads (1, 2, 4, ... up to it)", 1, 64, "4", NULL },
         { "repeat", CLI_INT, &repeat, "runs of each (the median is kept)", 1, 100, "1", NULL },
         { 0 },
