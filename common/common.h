@@ -11,7 +11,7 @@
  *   trace    trace(): lines stamped with the time since start, the pid and a name
  *   children fork_child(), child_wait(), exitcode_of(), on_termination()
  *   I/O      write_all(), read_all()
- *   cpus     pin_to_cpu()
+ *   cpus     pin_to_cpu(), first_cpus()
  *   numbers  mix64(), random_next(), random_unit()
  *   builds   WB_ASAN, WB_TSAN: defined in sanitizer builds
  *
@@ -232,5 +232,8 @@ ssize_t read_all(int fd, void *buf, size_t len);
 /* Pins the calling thread to one CPU (0 .. cores-1), for the runs that compare a
  * hand-off on one core with a hand-off between cores. Dies on failure. */
 void pin_to_cpu(int cpu);
+/* The first n CPUs this process may run on (taskset or a cgroup may have narrowed them)
+ * into cpu[0..n), -1 where there are fewer; returns how many there are, at most n. */
+int first_cpus(int *cpu, int n);
 
 #endif

@@ -179,3 +179,16 @@ void pin_to_cpu(int cpu)
     CPU_SET(cpu, &set);
     CHECK_PT(pthread_setaffinity_np(pthread_self(), sizeof set, &set));
 }
+
+int first_cpus(int *cpu, int n)
+{
+    cpu_set_t set;
+    CHECK_SYS(sched_getaffinity(0, sizeof set, &set));
+    int found = 0;
+    for (int c = 0; c < CPU_SETSIZE && found < n; c++)
+        if (CPU_ISSET(c, &set))
+            cpu[found++] = c;
+    for (int i = found; i < n; i++)
+        cpu[i] = -1;
+    return found;
+}

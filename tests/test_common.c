@@ -640,6 +640,37 @@ static void test_pin_to_cpu(void **state)
     assert_int_equal(cpu, 0);
 }
 
+/* first_cpus follows the affinity mask: narrowed to one CPU, it finds that one only */
+static void *narrowed(void *arg)
+{
+    int *got = arg;
+    pin_to_cpu(got[1]); /* sched_getaffinity(0) is this thread's mask */
+    got[0] = first_cpus(&got[1], 2);
+    return NULL;
+}
+
+static void test_first_cpus(void **state)
+{
+    (void)state;
+    cpu_set_t mask;
+    assert_int_equal(sched_getaffinity(0, sizeof mask, &mask), 0);
+    int allowed = CPU_COUNT(&mask), cpu[2];
+    assert_int_equal(first_cpus(cpu, 2), allowed >= 2 ? 2 : 1);
+    assert_true(CPU_ISSET(cpu[0], &mask));
+    if (allowed >= 2)
+        assert_true(CPU_ISSET(cpu[1], &mask) && cpu[0] < cpu[1]);
+    else
+        assert_int_equal(cpu[1], -1);
+    int got[3] = { 0, cpu[allowed >= 2], -2 }; /* narrowed to the last CPU found */
+    int want = got[1];
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, narrowed, got), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(got[0], 1);
+    assert_int_equal(got[1], want);
+    assert_int_equal(got[2], -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -665,6 +696,7 @@ int main(void)
         cmocka_unit_test(test_write_all_read_all),
         cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_pin_to_cpu),
+        cmocka_unit_test(test_first_cpus),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

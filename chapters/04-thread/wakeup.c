@@ -189,13 +189,10 @@ static double cell(FILE *data, double *v, size_t n, char *cell, size_t len)
 
 static void part1(long rounds, int64_t gap, FILE *data)
 {
-    cpu_set_t before; /* the first two CPUs this process may use (taskset may narrow them) */
+    cpu_set_t before;
     CHECK_SYS(sched_getaffinity(0, sizeof before, &before));
-    int cpu[2] = { -1, -1 };
-    for (int c = 0, n = 0; c < CPU_SETSIZE && n < 2; c++)
-        if (CPU_ISSET(c, &before))
-            cpu[n++] = c;
-    int nplaces = cpu[1] >= 0 ? NPLACES : 1;
+    int cpu[2];
+    int nplaces = first_cpus(cpu, 2) == 2 ? NPLACES : 1;
     long per = rounds / BLOCKS;
     double *lat = malloc((size_t)(NKINDS * NPLACES * BLOCKS * per) * sizeof *lat);
     if (!lat)

@@ -95,13 +95,10 @@ int main(int argc, char **argv)
     struct cli cli = { 0 };
     cli_parse(argc, argv, "Exercise 2: a pool's round trip and stream, all on one core and spread over two.", opts,
               &cli);
-    cpu_set_t mask; /* the first two CPUs we may use */
+    cpu_set_t mask;
     CHECK_SYS(sched_getaffinity(0, sizeof mask, &mask));
-    int cpu[2] = { -1, -1 };
-    for (int c = 0, n = 0; c < CPU_SETSIZE && n < 2; c++)
-        if (CPU_ISSET(c, &mask))
-            cpu[n++] = c;
-    int places = cpu[1] >= 0 ? 2 : 1;
+    int cpu[2];
+    int places = first_cpus(cpu, 2);
     double *v = malloc((size_t)(4 * repeat) * sizeof *v);
     if (!v)
         die("malloc");

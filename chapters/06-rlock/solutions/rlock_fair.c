@@ -163,13 +163,8 @@ int main(int argc, char **argv)
     struct cli cli = { 0 };
     cli_parse(argc, argv, "Exercise 2: rlock.c against a fair (ticket) RLock, two threads on two cores.", opts,
               &cli);
-    cpu_set_t mask;
-    CHECK_SYS(sched_getaffinity(0, sizeof mask, &mask));
-    int cpu[2] = { -1, -1 };
-    for (int c = 0, n = 0; c < CPU_SETSIZE && n < 2; c++)
-        if (CPU_ISSET(c, &mask))
-            cpu[n++] = c;
-    if (cpu[1] < 0)
+    int cpu[2];
+    if (first_cpus(cpu, 2) < 2)
         cpu[1] = cpu[0]; /* one CPU: both threads on it, and the table says so */
     rlock_init(&g_unfair);
     fair_init(&g_fair);
