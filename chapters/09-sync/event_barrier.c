@@ -60,7 +60,7 @@ static void *gun_worker(void *arg)
     name_me("worker", w->n);
     if (event_wait(&g.go, 10 * NS_PER_S) != SYNC_OK)
         fatal("no start signal in 10 s");
-    trace("%*srunning, %.0f us after set()", 2 * w->n, "", (double)(now_ns() - g.set_at) / 1e3);
+    trace("%*srunning, %.0f µs after set()", 2 * w->n, "", (double)(now_ns() - g.set_at) / 1e3);
     return NULL;
 }
 

@@ -167,7 +167,7 @@ int main(int argc, char **argv)
     else
         trace("no cycle this time (meals eaten: %ld)", atomic_load(&g.eaten));
 
-    printf("\npart 2: %ld meals each, running free (pauses up to %.0f us; a wait over %.3f s ends the run)\n",
+    printf("\npart 2: %ld meals each, running free (pauses up to %.0f µs; a wait over %.3f s ends the run)\n",
            meals, (double)pause / 1e3, (double)patience / 1e9);
     printf("  %-19s %15s %10s  %s\n", "way", "meals eaten", "ms", "result");
     g.meals = meals;

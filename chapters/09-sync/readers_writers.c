@@ -175,7 +175,7 @@ int main(int argc, char **argv)
     int64_t hold = NS_PER_MS, duration = 250 * NS_PER_MS;
     const struct cli_opt opts[] = {
         { "max-readers", CLI_INT, &max_readers, "readers: 1 up to this", 1, 64, "4", NULL },
-        { "hold", CLI_DURATION, &hold, "how long a reader holds the lock", 10 * NS_PER_US, NS_PER_S, "500us", NULL },
+        { "hold", CLI_DURATION, &hold, "how long a reader holds the lock", 10 * NS_PER_US, NS_PER_S, "500µs", NULL },
         { "duration", CLI_DURATION, &duration, "length of one run", 10 * NS_PER_MS, 60 * NS_PER_S, "25ms", NULL },
         { 0 },
     };

@@ -117,7 +117,7 @@ int main(int argc, char **argv)
             round_of(f, (int)waiters, &first[f * repeat + r], &last[f * repeat + r]);
     printf("%ld waiters asleep on an event; after set(), median of %ld rounds:\n", waiters, repeat);
     for (int f = 0; f < 2; f++)
-        printf("  %-32s first runs after %7.1f us, last after %7.1f us\n",
+        printf("  %-32s first runs after %7.1f µs, last after %7.1f µs\n",
                f ? "futex word, one wake for all" : "event.c: Lock, flag, Condition",
                summarize(&first[f * repeat], (size_t)repeat).median, summarize(&last[f * repeat], (size_t)repeat).median);
     free(first);
