@@ -119,7 +119,8 @@ int main(int argc, char **argv)
     printf("-- chapter 03's pool's way (EXEC_REPLACE)\n");
     run(EXEC_REPLACE, ours);
 
-    printf("\n  %-7s %-46s %s\n", "task", "Python's way: the executor breaks", "the pool's way: the worker is replaced");
+    printf("\n  %-7s %-46s %s\n", "task", "Python's way: the executor breaks",
+           "the pool's way: the worker is replaced");
     int wrong = 0;
     for (int i = 0; i <= NTASKS; i++) {
         char name[16];

@@ -19,9 +19,9 @@
  * runner that would take longer is cut short, shown as "> cap" with the tasks it did.
  * Beside the wall time: how many cores the run kept busy (its CPU time over its wall
  * time: above 1 is parallelism), how many tasks were in progress at once (above 1 is
- * concurrency), and for the idle workload the private memory per connection at the
- * peak. Every reply is checked, and every complete run's checksum is compared with the
- * one the tasks must add up to.
+ * concurrency), and for the idle workload the private memory of all its processes at
+ * the peak, per connection held open at once. Every reply is checked, and every
+ * complete run's checksum is compared with the one the tasks must add up to.
  *
  * Run:  ./choose [--workload all|cpu|io|mixed|idle] [--repeat 3] [--data FILE]
  * Look for: the winner of each row and the lessons' pick beside it (the last table,
@@ -61,10 +61,10 @@ static void describe(int w, char *buf, size_t len, double tick)
     if (w == W_CPU)
         snprintf(buf, len, "%ld tasks x %.1f ms of CPU", l->tasks, cpu_ms);
     else if (w == W_MIXED)
-        snprintf(buf, len, "%ld tasks x (a request answered after %.0f ms + %.1f ms of CPU)", l->tasks,
+        snprintf(buf, len, "%ld tasks x (a request answered after %.0f ms, then %.1f ms of CPU)", l->tasks,
                  (double)l->delay / 1e6, cpu_ms);
     else
-        snprintf(buf, len, "%ld %s answered after %.0f ms", l->tasks, w == W_IO ? "requests" : "connections",
+        snprintf(buf, len, "%ld %s, answered after %.0f ms", l->tasks, w == W_IO ? "requests" : "connections",
                  (double)l->delay / 1e6);
 }
 
@@ -150,7 +150,7 @@ static void table(const char *title, const bool *on, int what)
             else if (what == 2)
                 snprintf(cell, sizeof cell, "%ld", r->last.peak);
             else
-                snprintf(cell, sizeof cell, r->last.done ? "%.1f" : "-", r->last.mem_kib / (double)r->last.done);
+                snprintf(cell, sizeof cell, "%.1f", r->last.mem_kib / (double)(r->last.peak ? r->last.peak : 1));
             printf(" %13s", cell);
         }
         printf("\n");
@@ -249,23 +249,30 @@ int main(int argc, char **argv)
     table("wall time, ms (> cap: cut short, with the tasks done)", on, 0);
     table("cores busy: CPU time / wall time (above 1: parallel)", on, 1);
     table("tasks in progress at once, at the peak (above 1: concurrent)", on, 2);
-    table("idle: private memory per connection at the peak, KiB", on, 3);
+    table("idle: private memory at the peak per connection held at once, KiB", on, 3);
     printf("\nevery reply was right, and every complete run added up to the expected checksum\n");
     markdown(on, tick);
 
     FILE *f = data_open(cli.data, "choose: the lessons' rule as a matrix of workloads and runners");
+    data_row(f, "# cores: %d\n# cap_ms: %.0f\n", cores, (double)cap / 1e6);
+    for (int w = 0; w < NW; w++) {
+        char what[128];
+        describe(w, what, sizeof what, tick);
+        data_row(f, "# workload%d: %s: %s\n", w, wname[w], what);
+    }
     data_block(f, "cells", (const char *const[]){
         "workload: 0 cpu, 1 io, 2 mixed, 3 idle", "runner: 0 one thread .. 5 procs+coros (the table's order)",
         "wall (ms): median", "over_best: wall / the row's best complete wall", "capped: 1 if cut short",
         "done: tasks done (of tasks)", "tasks", "busy: CPU time / wall time", "peak: tasks in progress at once",
-        "kib_per_task (KiB): idle only, private memory per connection; -1 elsewhere", NULL });
+        "kib_per_conn (KiB): idle only, peak private memory / connections held at once (peak); -1 elsewhere",
+        NULL });
     for (int w = 0; w < NW; w++) {
         int second, best = winner(w, &second);
         for (int k = 0; on[w] && k < NR; k++) {
             const struct result *r = &g_res[w][k];
-            data_row(f, "%d %d %.3f %.3f %d %ld %ld %.3f %ld %.2f", w, k, r->ms,
+            data_row(f, "%d %d %.3f %.3f %d %ld %ld %.3f %ld %.2f\n", w, k, r->ms,
                      best < 0 ? 0.0 : r->ms / g_res[w][best].ms, r->capped, r->last.done, g_load[w].tasks, r->busy,
-                     r->last.peak, w == W_IDLE && r->last.done ? r->last.mem_kib / (double)r->last.done : -1.0);
+                     r->last.peak, w == W_IDLE && r->last.peak ? r->last.mem_kib / (double)r->last.peak : -1.0);
         }
     }
     data_close(f);

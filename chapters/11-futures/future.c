@@ -225,18 +225,22 @@ static void wait_done(struct future *f, int64_t timeout_ns)
             break;
 }
 
-int future_result(struct future *f, int64_t timeout_ns, void *buf, size_t cap, size_t *len)
+/* waits for f; returns with the lock held: OK if FINISHED, else CANCELLED_ERROR or TIMEOUT */
+static int wait_finished(struct future *f, int64_t timeout_ns)
 {
-    int rc;
     fmutex_lock(&f->lock);
     wait_done(f, timeout_ns);
     if (f->state == FUTURE_CANCELLED)
-        rc = FUTURE_CANCELLED_ERROR;
-    else if (f->state != FUTURE_FINISHED)
-        rc = FUTURE_TIMEOUT;
-    else if (f->error.kind != FUTURE_EXC_NONE)
+        return FUTURE_CANCELLED_ERROR;
+    return f->state == FUTURE_FINISHED ? FUTURE_OK : FUTURE_TIMEOUT;
+}
+
+int future_result(struct future *f, int64_t timeout_ns, void *buf, size_t cap, size_t *len)
+{
+    int rc = wait_finished(f, timeout_ns);
+    if (rc == FUTURE_OK && f->error.kind != FUTURE_EXC_NONE)
         rc = FUTURE_RAISED;
-    else {
+    else if (rc == FUTURE_OK) {
         if (len)
             *len = f->len;
         rc = f->len > cap ? FUTURE_TOO_BIG : FUTURE_OK;
@@ -249,14 +253,8 @@ int future_result(struct future *f, int64_t timeout_ns, void *buf, size_t cap, s
 
 int future_exception(struct future *f, int64_t timeout_ns, struct future_error *err)
 {
-    int rc = FUTURE_OK;
-    fmutex_lock(&f->lock);
-    wait_done(f, timeout_ns);
-    if (f->state == FUTURE_CANCELLED)
-        rc = FUTURE_CANCELLED_ERROR;
-    else if (f->state != FUTURE_FINISHED)
-        rc = FUTURE_TIMEOUT;
-    else if (err)
+    int rc = wait_finished(f, timeout_ns);
+    if (rc == FUTURE_OK && err)
         *err = f->error;
     fmutex_unlock(&f->lock);
     return rc;

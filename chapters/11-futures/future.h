@@ -3,8 +3,9 @@
  *   Python (concurrent.futures)             C                                    returns
  *   f = executor.submit(fn, x)              executor_submit(e, fn, &x, sizeof x, &f)   (executor.h)
  *   f.done(), f.running(), f.cancelled()    future_done(f), future_running(f), future_cancelled(f)
- *   f.result(timeout=t)                     future_result(f, t, buf, cap, &len)   OK, TIMEOUT, CANCELLED, RAISED, TOO_BIG
- *   f.exception(timeout=t)                  future_exception(f, t, &err)          OK, TIMEOUT, CANCELLED
+ *   f.result(timeout=t)                     future_result(f, t, buf, cap, &len)
+ *                                             OK, TIMEOUT, CANCELLED_ERROR, RAISED, TOO_BIG
+ *   f.exception(timeout=t)                  future_exception(f, t, &err)  OK, TIMEOUT, CANCELLED_ERROR
  *   f.cancel()                              future_cancel(f)                      true, false
  *   f.add_done_callback(fn)                 future_add_done_callback(f, fn, arg)
  *   wait(fs, timeout, return_when)          future_wait(fs, n, t, FUTURE_FIRST_COMPLETED, done)   how many done

@@ -74,6 +74,7 @@ int main(int argc, char **argv)
     printf("  %s\n", "hybrids / best part");
 
     FILE *f = data_open(cli.data, "hybrid: processes plus coroutines or threads, against each alone");
+    data_row(f, "# tasks: %ld\n# cores: %d\n# delay_ms: %.1f\n", per_core * cores, cores, (double)delay / 1e6);
     data_block(f, "points", (const char *const[]){
         "cpu (ms): CPU work per task", "processes (ms): median wall time", "coroutines (ms)", "threads_gil (ms)",
         "threads (ms)", "procs_coros (ms)", "procs_threads (ms)", NULL });
@@ -102,16 +103,16 @@ int main(int argc, char **argv)
                 best_part = ms[p][k];
         }
         printf("  %.2f, %.2f\n", ms[p][4] / best_part, ms[p][5] / best_part);
-        data_row(f, "%.3f %.3f %.3f %.3f %.3f %.3f %.3f", cpu_ms, ms[p][0], ms[p][1], ms[p][2], ms[p][3], ms[p][4],
+        data_row(f, "%.3f %.3f %.3f %.3f %.3f %.3f %.3f\n", cpu_ms, ms[p][0], ms[p][1], ms[p][2], ms[p][3], ms[p][4],
                  ms[p][5]);
     }
     server_stop(&srv);
     data_close(f);
     int last = NPOINTS - 1;
-    printf("at %.1f ms of CPU per task: procs+coros %.2fx faster than coroutines alone, %.2fx faster than "
-           "processes alone; procs+threads %.2fx faster than threads under the GIL\n",
-           fraction[last] * (double)cpu_max / 1e6, ms[last][1] / ms[last][4], ms[last][0] / ms[last][4],
-           ms[last][2] / ms[last][5]);
-    printf("with no CPU work: processes alone took %.1fx as long as procs+coros\n", ms[0][0] / ms[0][4]);
+    printf("at %.1f ms of CPU per task, procs+coros took %.2fx the time of coroutines alone and %.2fx that of "
+           "processes alone; procs+threads %.2fx that of threads under the GIL\n",
+           fraction[last] * (double)cpu_max / 1e6, ms[last][4] / ms[last][1], ms[last][4] / ms[last][0],
+           ms[last][5] / ms[last][2]);
+    printf("with no CPU work, processes alone took %.1fx the time of procs+coros\n", ms[0][0] / ms[0][4]);
     return 0;
 }

@@ -161,7 +161,8 @@ static uint64_t request_hub(const struct load *l, struct load_stats *st, long i)
     if (fd == -1)
         die("socket (task %ld)", i);
     if (co_connect(fd, (const struct sockaddr *)&l->server, sizeof l->server) == -1 ||
-        co_write(fd, &r, sizeof r) != (ssize_t)sizeof r || co_read_all(fd, &reply, sizeof reply) != (ssize_t)sizeof reply)
+        co_write(fd, &r, sizeof r) != (ssize_t)sizeof r ||
+        co_read_all(fd, &reply, sizeof reply) != (ssize_t)sizeof reply)
         die("request %ld to the server (on the hub)", i);
     reset_close(fd, true);
     if (reply != mix64(r.id))

@@ -28,10 +28,11 @@
  *                fetch their share on a ThreadPoolExecutor and do the CPU work as
  *                the replies come (as_completed)
  *
- * cell_run runs one workload on one runner in a fresh child process and measures it:
- * wall time, CPU time of all its processes, how many tasks were in flight at once,
- * and (on request) the peak of its private memory. A task that would start after the
- * workload's deadline is skipped, so no runner can take much longer than the deadline.
+ * cell_run (cell.c) runs one workload on one runner in a fresh child process and
+ * measures it: wall time, CPU time of all its processes, how many tasks were in flight
+ * at once, and (on request) the peak of its private memory. A task that would start
+ * after the workload's deadline is skipped, so no runner can take much longer than the
+ * deadline.
  */
 #ifndef WORKBOOK_LOAD_H
 #define WORKBOOK_LOAD_H
@@ -96,7 +97,12 @@ struct cell {
     uint64_t check;
     double mem_kib;     /* peak private memory above the start, all its processes (-1: not sampled) */
 };
-/* Runs l on r in a fresh child process; samples memory every few ms if `memory`. */
+/* Runs l on r in this process (runners.c); notes in runner_last (a now_ns() time)
+ * when the last task's result was in hand. */
+void runner_run(enum runner r, const struct load *l, struct load_stats *st);
+extern int64_t runner_last;
+/* Runs l on r in a fresh child process (cell.c); samples memory every few ms if
+ * `memory`. */
 void cell_run(enum runner r, const struct load *l, bool memory, struct cell *c);
 
 /* ---- helpers (load.c) ---- */

@@ -5,11 +5,11 @@
  * memory: so the processes of a runner report without a pipe of their own, and the
  * in-flight counter sees every process's tasks.
  *
- * cell_run forks a fresh child for each run, so that a run's threads, stacks, hub and
- * worker processes start from nothing and its memory is its own. While the child runs,
- * the parent (if asked) samples the private memory of the child and its children every
- * SAMPLE_NS; the CPU time comes from getrusage(RUSAGE_CHILDREN), which counts a child
- * once it has been waited for, together with its own children that it waited for.
+ * Each runner notes when the last task's result is in hand (runner_last): a run's wall
+ * time runs from its start, making the workers included, to that moment; ending the
+ * workers after that is not counted (chapter 03's pool_join looks for its workers'
+ * exits every 10 ms, which would add up to 10 ms to every run of a pool). cell.c runs
+ * one in a fresh process and measures it.
  */
 #include "load.h"
 #include "executor.h"
@@ -21,11 +21,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/resource.h>
 #include <unistd.h>
-
-#define SAMPLE_NS (5 * NS_PER_MS)
 
 const char *const runner_name[NRUNNERS] = { "one thread", "threads",    "threads+GIL", "processes",
                                             "coroutines", "procs+coros", "procs+threads" };
@@ -33,6 +29,12 @@ const char *const runner_name[NRUNNERS] = { "one thread", "threads",    "threads
 /* the workload of this run, for threads, coroutines and forked workers alike */
 static const struct load *g_load;
 static struct load_stats *g_st;
+int64_t runner_last; /* when the last task's result was in hand (runner_run) */
+
+static void all_done(void)
+{
+    runner_last = now_ns();
+}
 
 /* ---- threads, with and without the GIL ---- */
 
@@ -71,6 +73,7 @@ static void run_threads(bool with_gil)
     }
     for (long i = 0; i < g_load->tasks; i++)
         CHECK_PT(pthread_join(a[i].th, NULL));
+    all_done();
     free(a);
     if (with_gil)
         gil_destroy(&gil);
@@ -99,6 +102,7 @@ static void run_pool(void)
     for (long i = 0; i < g_load->tasks; i++)
         if (pool_get(p, t[i], -1, NULL, 0, NULL) != POOL_OK)
             fatal("processes: task %ld failed", i);
+    all_done();
     free(t);
     pool_close(p);
     pool_join(p);
@@ -126,6 +130,7 @@ static void run_hub(long first, long step)
             die("hub_spawn");
     if (hub_joinall(t, n, -1) != 0)
         fatal("coroutines: joinall failed");
+    all_done();
     free(t);
     hub_close();
     coro_cache_flush();
@@ -146,6 +151,7 @@ static void run_hybrid(void)
         if (exitcode_of(status) != 0)
             fatal("procs+coros: process %d ended with %d", k, exitcode_of(status));
     }
+    all_done();
 }
 
 /* ---- a process pool whose tasks use a thread pool ---- */
@@ -215,17 +221,21 @@ static void run_pool_threads(void)
             fatal("procs+threads: a share failed");
         future_release(fs[k]);
     }
+    all_done();
     executor_free(e);
 }
 
 /* ---- one measured run ---- */
 
-static void run(enum runner r)
+void runner_run(enum runner r, const struct load *l, struct load_stats *st)
 {
+    g_load = l;
+    g_st = st;
     switch (r) {
     case R_ONE:
         for (long i = 0; i < g_load->tasks; i++)
             task_run(g_load, g_st, i, IO_BLOCKING, NULL);
+        all_done();
         break;
     case R_THREADS:
     case R_GIL:
@@ -243,55 +253,4 @@ static void run(enum runner r)
     default:
         run_pool_threads();
     }
-}
-
-struct shared {
-    struct load_stats st;
-    int64_t wall;
-    long base_kib; /* private memory when the run started */
-};
-
-void cell_run(enum runner r, const struct load *l, bool memory, struct cell *c)
-{
-    if (l->cores < 1 || l->cores > 64)
-        fatal("cell_run: %d cores (1..64)", l->cores);
-    struct shared *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (sh == MAP_FAILED)
-        die("mmap");
-    memset(sh, 0, sizeof *sh);
-    struct rusage before, after;
-    CHECK_SYS(getrusage(RUSAGE_CHILDREN, &before));
-    pid_t pid = fork_child();
-    if (pid == 0) {
-        g_load = l;
-        g_st = &sh->st;
-        sh->base_kib = memory ? private_kib(getpid()) : 0;
-        int64_t t0 = now_ns();
-        run(r);
-        sh->wall = now_ns() - t0;
-        fflush(stdout);
-        _exit(0);
-    }
-    long peak = 0;
-    int status;
-    for (;;) {
-        if (memory) {
-            long kib = private_kib_tree(pid);
-            peak = kib > peak ? kib : peak;
-        }
-        if (child_wait(pid, memory ? SAMPLE_NS : -1, &status) == 0)
-            break;
-    }
-    if (exitcode_of(status) != 0)
-        fatal("%s: the run ended with %d", runner_name[r], exitcode_of(status));
-    CHECK_SYS(getrusage(RUSAGE_CHILDREN, &after));
-    double cpu = (double)(after.ru_utime.tv_sec - before.ru_utime.tv_sec + after.ru_stime.tv_sec -
-                          before.ru_stime.tv_sec) +
-                 (double)(after.ru_utime.tv_usec - before.ru_utime.tv_usec + after.ru_stime.tv_usec -
-                          before.ru_stime.tv_usec) / 1e6;
-    *c = (struct cell){ .wall = sh->wall, .cpu = cpu, .done = atomic_load(&sh->st.done),
-                        .skipped = atomic_load(&sh->st.skipped), .wrong = atomic_load(&sh->st.wrong),
-                        .peak = atomic_load(&sh->st.peak), .check = atomic_load(&sh->st.check),
-                        .mem_kib = memory ? (double)(peak - sh->base_kib) : -1 };
-    CHECK_SYS(munmap(sh, sizeof *sh));
 }
