@@ -5,7 +5,8 @@
  * running tasks and shutdown(wait=False) does not; submit after shutdown is refused;
  * shutdown(cancel_futures) cancels the queued tasks, not the running ones; map gives
  * the results in order, and stops at a timeout or an exception, cancelling the rest; a
- * process executor cannot cancel what is in its call queue (max_workers + 1 tasks); a
+ * process executor cannot cancel what waits in its call queue (max_workers + 1 tasks
+ * beside the running ones); a
  * worker killed mid-task breaks a Python-style executor (every pending future fails,
  * submit refused) and costs a replacing one that task only; arguments too big are
  * refused. */
@@ -200,8 +201,8 @@ static void test_shutdown_cancel_futures(void **state)
 {
     (void)state;
     cancel_queued(thread_executor_new(1, "t"), 1);
-    /* a process executor of 1 has 2 tasks in its pool: the second is out of reach */
-    cancel_queued(process_executor_new(1, EXEC_REPLACE), 2);
+    /* a process executor of 1 has 3 tasks in its pool: 1 running, 2 in the call queue */
+    cancel_queued(process_executor_new(1, EXEC_REPLACE), 3);
 }
 
 static void map_semantics(struct executor *e)

@@ -17,8 +17,8 @@
  * not change, as in Python. The tasks "work" by sleeping (--unit), and trace what they
  * do: on threads the lines carry the thread's name (tpe_0 ...), on processes the
  * worker's pid and name. Where the two executors differ, the output says so: a
- * ProcessPoolExecutor has already moved max_workers + 1 tasks into its pool, where
- * they are RUNNING and can no longer be cancelled.
+ * ProcessPoolExecutor has already moved max_workers + 1 more tasks than it runs into
+ * its call queue, where they are RUNNING and can no longer be cancelled.
  *
  * Run:  ./executor_demo [--executor thread|process] [--unit 100ms]
  * Look for: as_completed's order 1, 3, 2, 0, 4 with three workers (task 3 starts when
@@ -139,24 +139,27 @@ static void part_map(struct executor *e)
 
 static void part_cancel(struct executor *e)
 {
-    int w = executor_max_workers(e);
-    printf("-- cancel: %d long tasks to keep the %d workers busy, then 2 more\n", w, w);
-    struct future *fs[64 + 2];
-    for (int i = 0; i < w + 2; i++)
+    int w = executor_max_workers(e), n = 2 * w + 3;
+    printf("-- cancel: %d long tasks to keep the %d workers busy, then %d more\n", w, w, n - w);
+    struct future *fs[2 * 16 + 3];
+    for (int i = 0; i < n; i++)
         fs[i] = submit(e, 100 + i, i < w ? 3 : 1, 0);
     sleep_ns(g_unit / 2); /* let the executor hand out what it hands out */
-    for (int i = w; i < w + 2; i++) {
+    int pending = 0, running = 0, cancelled = 0;
+    for (int i = w; i < n; i++) {
         enum future_state s = future_state(fs[i]);
-        bool ok = future_cancel(fs[i]);
-        trace("main: task %d was %s: cancel() -> %s%s", 100 + i, future_state_name(s), ok ? "True" : "False",
-              !ok && s == FUTURE_RUNNING ? " (already in the pool's call queue: RUNNING, out of reach)" : "");
+        pending += s == FUTURE_PENDING;
+        running += s == FUTURE_RUNNING;
+        cancelled += future_cancel(fs[i]);
     }
+    trace("main: of the %d waiting tasks %d were PENDING, %d RUNNING; cancel() -> True for %d%s", n - w, pending,
+          running, cancelled, running ? " (the RUNNING ones wait in the pool's call queue, out of reach)" : "");
     bool ok = future_cancel(fs[0]);
     trace("main: task 100 is running: cancel() -> %s", ok ? "True" : "False");
-    int rc = future_result(fs[w + 1], -1, NULL, 0, NULL);
-    trace("main: result() of task %d -> %s (Python: %s)", 100 + w + 1, future_status_name(rc),
+    int rc = future_result(fs[n - 1], -1, NULL, 0, NULL);
+    trace("main: result() of task %d -> %s (Python: %s)", 100 + n - 1, future_status_name(rc),
           future_status_python(rc));
-    for (int i = 0; i < w + 2; i++) {
+    for (int i = 0; i < n; i++) {
         future_result(fs[i], -1, NULL, 0, NULL); /* let the running ones end */
         future_release(fs[i]);
     }

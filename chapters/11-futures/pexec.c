@@ -7,11 +7,13 @@
  *                 future and a work item, put it in the work queue (a queue.Queue of
  *                 work ids in Python, chapter 09's tqueue of items here)
  *   the manager   moves items from the work queue into the "call queue" the workers
- *                 read, but never more than max_workers + EXTRA_QUEUED_CALLS (1) at a
- *                 time; each moves from PENDING to RUNNING as it goes, so from then on
- *                 cancel() fails, and Python keeps the call queue that short for this
- *                 very reason (the comment on EXTRA_QUEUED_CALLS). Then it waits for a
- *                 result, a submit or a worker's end, and settles futures.
+ *                 read, which holds max_workers + EXTRA_QUEUED_CALLS (1) items waiting
+ *                 for a worker; each moves from PENDING to RUNNING as it goes, so from
+ *                 then on cancel() fails, and Python keeps the call queue that short for
+ *                 this very reason (the comment on EXTRA_QUEUED_CALLS). So up to
+ *                 2 x max_workers + 1 futures are RUNNING: those the workers run, and
+ *                 those waiting in the call queue. Then the manager waits for a result,
+ *                 a submit or a worker's end, and settles futures.
  *   a dead worker Python's manager waits on every worker's sentinel; one that becomes
  *                 ready without a result is a worker that died. It marks the executor
  *                 broken and fails every pending future, running or queued, with
@@ -63,7 +65,7 @@ struct pexec {
     enum exec_on_death on_death;
     struct pool *pool;        /* used by the manager thread only, once it runs */
     struct tqueue queue;      /* struct work *, submitted and not yet in the pool */
-    struct flight *fl;        /* in the pool: at most `limit`, oldest first */
+    struct flight *fl;        /* in the pool, running or waiting: at most `limit`, oldest first */
     int nfl, limit;
     pthread_t manager;
     struct fmutex lock;       /* guards the flags */
@@ -250,11 +252,11 @@ struct executor *process_executor_new(int max_workers, enum exec_on_death on_dea
     if (max_workers < 1 || max_workers > 64)
         fatal("ProcessPoolExecutor: max_workers %d (1..64; Python: ValueError)", max_workers);
     struct pexec *x = calloc(1, sizeof *x);
-    if (!x || !(x->fl = calloc((size_t)max_workers + EXTRA_QUEUED_CALLS, sizeof *x->fl)))
+    if (!x || !(x->fl = calloc(2 * (size_t)max_workers + EXTRA_QUEUED_CALLS, sizeof *x->fl)))
         die("ProcessPoolExecutor: calloc");
     x->base = (struct executor){ .ops = &pexec_ops, .kind = "ProcessPoolExecutor", .max_workers = max_workers };
     x->on_death = on_death;
-    x->limit = max_workers + EXTRA_QUEUED_CALLS;
+    x->limit = 2 * max_workers + EXTRA_QUEUED_CALLS; /* running, and the call queue */
     tqueue_init(&x->queue, 0);
     fmutex_init(&x->lock, 0);
     x->pool = pool_new(max_workers, POOL_MSG);

@@ -4,13 +4,16 @@
  * ProcessPoolExecutor?
  *
  * A future can be cancelled only while PENDING. On threads, a task is RUNNING once a
- * worker thread has taken it: two of them. A ProcessPoolExecutor moves tasks into the
- * call queue its worker processes read from, max_workers + EXTRA_QUEUED_CALLS of them
- * (Lib/concurrent/futures/process.py: EXTRA_QUEUED_CALLS = 1), and marks each RUNNING
- * as it goes: three, although only two run. This program counts both.
+ * worker thread has taken it: two of them. A ProcessPoolExecutor keeps its call queue
+ * (the queue its worker processes read) filled with max_workers + EXTRA_QUEUED_CALLS
+ * tasks waiting for a worker (Lib/concurrent/futures/process.py: EXTRA_QUEUED_CALLS
+ * = 1), and marks each RUNNING as it goes in: two running and three waiting are five
+ * RUNNING futures, although only two run. (CPython's manager fills the call queue only
+ * when something wakes it, a submit or a result: if its workers had not yet started
+ * when the last submit came, only three are RUNNING, and seven cancels succeed.)
  *
  * Run:  ./solutions/cancel_count [--workers 2] [--tasks 10]
- * Look for: "8 of 10" on threads and "7 of 10" on processes (with the defaults).
+ * Look for: "8 of 10" on threads and "5 of 10" on processes (with the defaults).
  */
 #include "executor.h"
 
@@ -64,7 +67,7 @@ int main(int argc, char **argv)
            running);
     n = count(process_executor_new((int)workers, EXEC_REPLACE), tasks, &running);
     printf("ProcessPoolExecutor(%ld): cancel() -> True for %ld of %ld (%ld were RUNNING: %ld in the workers, "
-           "the rest in the call queue)\n",
+           "the others waiting in the call queue)\n",
            workers, n, tasks, running, workers);
     return 0;
 }
