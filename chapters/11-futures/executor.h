@@ -27,8 +27,9 @@
  *                 the signal), a new worker takes the dead one's place, and everything
  *                 else goes on.
  *
- * Submit, shutdown and the futures may be used from any thread; free from one thread,
- * once no other uses the executor.
+ * Submit, shutdown without waiting, and the futures may be used from any thread;
+ * shutdown with wait and free from one thread at a time (they join the workers or the
+ * manager), free once no other thread uses the executor.
  */
 #ifndef WORKBOOK_EXECUTOR_H
 #define WORKBOOK_EXECUTOR_H

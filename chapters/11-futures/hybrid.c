@@ -14,7 +14,7 @@
  * fetched and parsed in turn), coroutines (one hub), threads (a thread per task, with
  * and without chapter 08's simulated GIL).
  *
- * The load: 16 tasks per core, each a request to the loopback server (load.c) answered
+ * The load: 12 tasks per core, each a request to the loopback server (load.c) answered
  * after --delay, then the CPU work of parsing the reply, swept over --cpu-max x 0,
  * 1/4, 1/2, 1 (so 0 to 4 ms by default). Without CPU work, anything that overlaps
  * the waits wins and the processes alone, a task at a time per core, lose; as the CPU
@@ -45,7 +45,7 @@ static int by_value(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    long per_core = 16, repeat = 3;
+    long per_core = 12, repeat = 3;
     int64_t delay = 10 * NS_PER_MS, cpu_max = 4 * NS_PER_MS;
     const struct cli_opt opts[] = {
         { "tasks", CLI_INT, &per_core, "tasks per core", 1, 1000, "4", NULL },
