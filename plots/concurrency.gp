@@ -10,7 +10,7 @@ set title "Concurrent or parallel? Every run of the matrix, measured\n{/*0.75 co
 set xlabel "cores busy: CPU time / wall time of the run"
 set ylabel "tasks in progress at once (peak)"
 set logscale y
-set yrange [0.6:*]
+set yrange [0.6:4000]
 set xrange [0:cores + 0.4]
 set key outside right top Left reverse spacing 1.2
 set arrow 1 from 1, graph 0 to 1, graph 1 nohead dt 2 lc rgb "#777777"

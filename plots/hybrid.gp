@@ -13,7 +13,9 @@ set title sprintf("%d tasks on %d cores, each a request answered after %g ms, th
 set xlabel "CPU work per task (ms)"
 set ylabel "wall time (ms)"
 set yrange [0:*]
-set offsets 0.1, 0.1, graph 0.05, 0
+set offsets 0.2, 0.2, graph 0.05, 0
+set xtics 1
+set autoscale xfix
 set key top left
 plot data index 0 using 1:2 with linespoints lt 4 title "processes (a pool of C, a task at a time)", \
      ''   index 0 using 1:3 with linespoints lt 5 title "coroutines (one hub)", \
