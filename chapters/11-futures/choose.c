@@ -207,7 +207,7 @@ int main(int argc, char **argv)
         { "cpu-tasks", CLI_INT, &cpu_per_core, "cpu tasks per core", 1, 1000, "2", NULL },
         { "tasks", CLI_INT, &per_core, "io and mixed tasks per core", 1, 1000, "4", NULL },
         { "delay", CLI_DURATION, &delay, "the server's delay for io and mixed", 0, NS_PER_S, "2ms", NULL },
-        { "parse", CLI_DURATION, &parse, "CPU work of a mixed task", 0, NS_PER_S, "500us", NULL },
+        { "parse", CLI_DURATION, &parse, "CPU work of a mixed task", 0, NS_PER_S, "500µs", NULL },
         { "conns", CLI_INT, &conns, "idle connections per core", 1, 5000, "16", NULL },
         { "idle", CLI_DURATION, &idle, "the server's delay for an idle connection", 0, 10 * NS_PER_S, "20ms", NULL },
         { "cap", CLI_DURATION, &cap, "start no task after this long", 10 * NS_PER_MS, 60 * NS_PER_S, "100ms", NULL },
