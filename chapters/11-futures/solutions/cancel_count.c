@@ -9,8 +9,9 @@
  * tasks waiting for a worker (Lib/concurrent/futures/process.py: EXTRA_QUEUED_CALLS
  * = 1), and marks each RUNNING as it goes in: two running and three waiting are five
  * RUNNING futures, although only two run. (CPython's manager fills the call queue only
- * when something wakes it, a submit or a result: if its workers had not yet started
- * when the last submit came, only three are RUNNING, and seven cancels succeed.)
+ * when something wakes it, a submit or a result: if its workers had not yet taken
+ * their first tasks when the last submit came, only three are RUNNING, and seven
+ * cancels succeed; anything from 5 to 7 can happen there.)
  *
  * Run:  ./solutions/cancel_count [--workers 2] [--tasks 10]
  * Look for: "8 of 10" on threads and "5 of 10" on processes (with the defaults).
