@@ -11,7 +11,7 @@
  *   trace    trace(): lines stamped with the time since start, the pid and a name
  *   children fork_child(), child_wait(), exitcode_of(), on_termination()
  *   I/O      write_all(), read_all()
- *   cpus     pin_to_cpu(), first_cpus()
+ *   cpus     cpu_count(), sweep_next(), cpu_nth(), pin_to_cpu(), first_cpus()
  *   numbers  mix64(), random_next(), random_unit()
  *   builds   WB_ASAN, WB_TSAN: defined in sanitizer builds
  *
@@ -174,7 +174,9 @@ FILE *data_open(const char *path, const char *title);
 void data_block(FILE *f, const char *name, const char *const *columns);
 void data_row(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void data_close(FILE *f);
-/* "AMD EPYC, 2 cores, Linux 6.18.44, gcc 12.2.0 -O2" (built once, static storage) */
+/* "AMD EPYC, 2 cores, Linux 6.18.44, gcc 12.2.0 -O2" (built once, static storage). The
+ * cores are cpu_count(), the count the sweeps followed; "1 core (of 2 online)" under
+ * taskset or a cpuset, "16 cores (WB_CORES; 2 usable)" when faked (see cpus.c). */
 const char *machine_string(void);
 
 /* ---- trace lines (trace.c) -------------------------------------------------------
@@ -229,11 +231,42 @@ static inline double random_unit(uint64_t *state) /* uniform in [0, 1) */
 int write_all(int fd, const void *buf, size_t len);
 ssize_t read_all(int fd, void *buf, size_t len);
 
-/* Pins the calling thread to one CPU (0 .. cores-1), for the runs that compare a
- * hand-off on one core with a hand-off between cores. Dies on failure. */
+/* ---- CPUs and the sweeps that follow them (cpus.c) ---------------------------------
+ * cpu_count(): the CPUs this process may run on, the count every sweep follows. It is
+ * the size of the affinity mask (sched_getaffinity), read when the program starts, not
+ * sysconf(_SC_NPROCESSORS_ONLN): the online count ignores `taskset -c 0 prog` and a
+ * container's cpuset, and a program limited to one core would sweep as if it had them
+ * all. (A CPU quota such as docker --cpus=2 is not a mask and is not seen.)
+ *
+ * WB_CORES=N in the environment (1..MAX_CORES) makes cpu_count() return N: a 2-core
+ * machine can show the points and the work sizes a 16-core one would run
+ * (WB_CORES=16 prog --help shows the defaults). The threads still run on the real
+ * CPUs, so the numbers such a run measures mean nothing; the data file's machine line
+ * says the count was faked. Nothing else reads WB_CORES.
+ *
+ * A sweep over workers goes from 1 to the cores (to twice them, or further, where
+ * oversubscription is the lesson) with
+ *     for (int n = 1; n <= max; n = sweep_next(n, cores, max))
+ * every count up to 8, then 12, 16, 24, 32, 48, 64, ... (each a power of two or 1.5
+ * times one), and always the core count and max themselves: 1..4 to twice 2 cores;
+ * 1..8, 12, 16, 24, 32 to twice 16.
+ *
+ * cpu_nth(i): the i-th CPU of that mask (i mod their number), for "thread t on the
+ * t-th core": pin_to_cpu(cpu_nth(t)) stays inside the CPUs the program was given,
+ * under taskset -c 2,3 too. */
+#define MAX_CORES 1024
+int cpu_count(void);
+int cpus_usable(void);  /* the real count, whatever WB_CORES says */
+bool cpus_faked(void);  /* WB_CORES is set */
+int sweep_next(int n, int cores, int max);
+int cpu_nth(int i);
+
+/* (proc.c) Pins the calling thread to one CPU, by its number (cpu_nth(i) or
+ * first_cpus give one the program may use), for the runs that compare a hand-off on one
+ * core with a hand-off between cores. Dies on failure. */
 void pin_to_cpu(int cpu);
-/* The first n CPUs this process may run on (taskset or a cgroup may have narrowed them)
- * into cpu[0..n), -1 where there are fewer; returns how many there are, at most n. */
+/* The first n CPUs the calling thread may run on (taskset or a cgroup may have narrowed
+ * them) into cpu[0..n), -1 where there are fewer; returns how many there are, at most n. */
 int first_cpus(int *cpu, int n);
 
 #endif

@@ -54,6 +54,23 @@ static void cpu_model(char *buf, size_t len)
     fclose(f);
 }
 
+/* "2 cores": the count the sweeps followed (cpu_count), and what it was taken from when
+ * that is not the whole machine: "1 core (of 2 online)" under taskset or a cpuset,
+ * "16 cores (WB_CORES; 2 usable)" when faked. No commas: the figures split the machine
+ * line at them. */
+static const char *cores_string(void)
+{
+    static char s[64];
+    int n = cpu_count();
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    int len = snprintf(s, sizeof s, "%d core%s", n, n == 1 ? "" : "s");
+    if (cpus_faked())
+        snprintf(s + len, sizeof s - (size_t)len, " (WB_CORES; %d usable)", cpus_usable());
+    else if (online > n)
+        snprintf(s + len, sizeof s - (size_t)len, " (of %ld online)", online);
+    return s;
+}
+
 const char *machine_string(void)
 {
     static char s[256];
@@ -65,8 +82,8 @@ const char *machine_string(void)
     char kernel[80] = "unknown";
     if (uname(&u) == 0)
         snprintf(kernel, sizeof kernel, "%s %.*s", u.sysname, (int)strcspn(u.release, "-+"), u.release);
-    snprintf(s, sizeof s, "%s, %ld cores, %s, %s%s%s", cpu, sysconf(_SC_NPROCESSORS_ONLN), kernel,
-             COMPILER, WB_BUILD[0] ? " " : "", WB_BUILD);
+    snprintf(s, sizeof s, "%s, %s, %s, %s%s%s", cpu, cores_string(), kernel, COMPILER, WB_BUILD[0] ? " " : "",
+             WB_BUILD);
     return s;
 }
 

@@ -402,7 +402,7 @@ static void test_datafile(void **state)
     text[n] = '\0';
     close(fd);
     assert_matches(text, "^# demo: two blocks$");
-    assert_matches(text, "^# machine: .+, [0-9]+ cores, Linux [0-9.]+, (gcc|clang) [0-9.]+");
+    assert_matches(text, "^# machine: [^,]+, [0-9]+ cores?( \\([^,)]+\\))?, Linux [0-9.]+, (gcc|clang) [0-9.]+");
     assert_matches(text, "^# date: 20[0-9-]+ [0-9:]+ UTC$");
     assert_matches(text, "^# block 0: first\n# columns:\n#   1  n \\(count\\): threads\n#   2  t \\(us\\): median time\n1 2.5\n\n\n# block 1: second");
     assert_matches(text, "\n2 3.5\n$");
@@ -623,21 +623,36 @@ static void test_numbers(void **state)
     assert_true(random_next(&c) != random_next(&a));
 }
 
+static int first_cpu(void)
+{
+    cpu_set_t set;
+    assert_int_equal(sched_getaffinity(0, sizeof set, &set), 0);
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &set))
+            return c;
+    fail_msg("an empty affinity mask");
+    return -1;
+}
+
 static void *where_am_i(void *arg)
 {
-    pin_to_cpu(0);
-    *(int *)arg = sched_getcpu();
+    int *cpu = arg;
+    pin_to_cpu(cpu_nth(0));
+    cpu[0] = sched_getcpu();
+    pin_to_cpu(cpu_nth(cpus_usable())); /* wraps round to the first again */
+    cpu[1] = sched_getcpu();
     return NULL;
 }
 
 static void test_pin_to_cpu(void **state)
 {
     (void)state;
-    int cpu = -1;
+    int cpu[2] = { -2, -2 };
     pthread_t t; /* in a thread of its own, so the test process stays unpinned */
-    assert_int_equal(pthread_create(&t, NULL, where_am_i, &cpu), 0);
+    assert_int_equal(pthread_create(&t, NULL, where_am_i, cpu), 0);
     assert_int_equal(pthread_join(t, NULL), 0);
-    assert_int_equal(cpu, 0);
+    assert_int_equal(cpu[0], first_cpu());
+    assert_int_equal(cpu[1], first_cpu());
 }
 
 /* first_cpus follows the affinity mask: narrowed to one CPU, it finds that one only */
@@ -671,8 +686,116 @@ static void test_first_cpus(void **state)
     assert_int_equal(got[2], -1);
 }
 
-int main(void)
+static void test_sweep_next(void **state)
 {
+    (void)state;
+    static const struct {
+        int cores, max;
+        const char *points;
+    } cases[] = {
+        { 2, 4, "1 2 3 4" },
+        { 1, 4, "1 2 3 4" },
+        { 2, 8, "1 2 3 4 5 6 7 8" },
+        { 16, 32, "1 2 3 4 5 6 7 8 12 16 24 32" },
+        { 10, 20, "1 2 3 4 5 6 7 8 10 12 16 20" },
+        { 64, 128, "1 2 3 4 5 6 7 8 12 16 24 32 48 64 96 128" },
+        { 100, 100, "1 2 3 4 5 6 7 8 12 16 24 32 48 64 96 100" },
+    };
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        char got[256] = "";
+        size_t len = 0;
+        for (int n = 1; n <= cases[i].max; n = sweep_next(n, cases[i].cores, cases[i].max))
+            len += (size_t)snprintf(got + len, sizeof got - len, "%s%d", len ? " " : "", n);
+        assert_string_equal(got, cases[i].points);
+    }
+}
+
+/* The count comes from the mask the program started with, so each case runs this test
+ * binary again (main's --cpus) in a child that set the mask or WB_CORES first. */
+static char *g_self;
+struct cpus_case {
+    const char *fake; /* WB_CORES, or NULL */
+    bool last_cpu;    /* the child may run on the last CPU of our mask only */
+};
+
+static void run_cpus(void *arg)
+{
+    const struct cpus_case *c = arg;
+    if (c->fake)
+        CHECK_SYS(setenv("WB_CORES", c->fake, 1));
+    else
+        CHECK_SYS(unsetenv("WB_CORES"));
+    if (c->last_cpu) {
+        cpu_set_t set, one;
+        CHECK_SYS(sched_getaffinity(0, sizeof set, &set));
+        CPU_ZERO(&one);
+        for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+            if (CPU_ISSET(cpu, &set)) {
+                CPU_ZERO(&one);
+                CPU_SET(cpu, &one);
+            }
+        CHECK_SYS(sched_setaffinity(0, sizeof one, &one)); /* taskset -c <last> */
+    }
+    execl(g_self, g_self, "--cpus", (char *)NULL);
+    die("execl %s", g_self);
+}
+
+static int print_cpus(void)
+{
+    pin_to_cpu(cpu_nth(0));
+    printf("count %d usable %d on %d\nmachine %s\n", cpu_count(), cpus_usable(), sched_getcpu(), machine_string());
+    return 0;
+}
+
+static void test_cpu_count(void **state)
+{
+    (void)state;
+    cpu_set_t set;
+    assert_int_equal(sched_getaffinity(0, sizeof set, &set), 0);
+    int mine = CPU_COUNT(&set), last = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+        if (CPU_ISSET(cpu, &set))
+            last = cpu;
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    char want[256];
+    struct captured c;
+
+    capture(run_cpus, &(struct cpus_case){ NULL, false }, SECONDS(10), &c);
+    assert_int_equal(exitcode_of(c.status), 0);
+    snprintf(want, sizeof want, "^count %d usable %d on %d$", mine, mine, first_cpu());
+    assert_matches(c.out, want);
+    snprintf(want, sizeof want, "^machine [^,]+, %d cores?%s, Linux", mine, online > mine ? " \\(of [0-9]+ online\\)" : "");
+    assert_matches(c.out, want);
+
+    /* as under taskset -c <last>: one CPU, and cpu_nth(0) is that one */
+    capture(run_cpus, &(struct cpus_case){ NULL, true }, SECONDS(10), &c);
+    assert_int_equal(exitcode_of(c.status), 0);
+    snprintf(want, sizeof want, "^count 1 usable 1 on %d$", last);
+    assert_matches(c.out, want);
+    snprintf(want, sizeof want, "^machine [^,]+, 1 core%s, Linux", online > 1 ? " \\(of [0-9]+ online\\)" : "");
+    assert_matches(c.out, want);
+
+    /* faked: the count says 16, the machine line says so, the pins stay real */
+    capture(run_cpus, &(struct cpus_case){ "16", false }, SECONDS(10), &c);
+    assert_int_equal(exitcode_of(c.status), 0);
+    snprintf(want, sizeof want, "^count 16 usable %d on %d$", mine, first_cpu());
+    assert_matches(c.out, want);
+    snprintf(want, sizeof want, "^machine [^,]+, 16 cores \\(WB_CORES; %d usable\\), Linux", mine);
+    assert_matches(c.out, want);
+
+    static const char *const bad[] = { "0", "many", "4096", "-2", "1.5" };
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        capture(run_cpus, &(struct cpus_case){ bad[i], false }, SECONDS(10), &c);
+        assert_int_equal(exitcode_of(c.status), 1);
+        assert_matches(c.err, "WB_CORES=[^:]+: must be a whole number from 1 to 1024");
+    }
+}
+
+int main(int argc, char **argv)
+{
+    g_self = argv[0];
+    if (argc == 2 && strcmp(argv[1], "--cpus") == 0)
+        return print_cpus();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_long),
         cmocka_unit_test(test_parse_duration),
@@ -697,6 +820,8 @@ int main(void)
         cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_pin_to_cpu),
         cmocka_unit_test(test_first_cpus),
+        cmocka_unit_test(test_sweep_next),
+        cmocka_unit_test(test_cpu_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

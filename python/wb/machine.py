@@ -25,8 +25,23 @@ def cpu_model():
     return "unknown CPU"
 
 
+# the CPUs this process may run on when it started (taskset, a cpuset), as common/cpus.c
+# counts them: not os.cpu_count(), which counts every online CPU
+_MASK = sorted(os.sched_getaffinity(0))
+
+
 def cores():
-    return os.sysconf("SC_NPROCESSORS_ONLN")
+    return len(_MASK)
+
+
+def cpu_mask():
+    return list(_MASK)
+
+
+def cores_string():
+    """'2 cores', or '1 core (of 2 online)' under taskset: common/datafile.c's words."""
+    n, online = cores(), os.sysconf("SC_NPROCESSORS_ONLN")
+    return f"{n} core{'' if n == 1 else 's'}" + (f" (of {online} online)" if online > n else "")
 
 
 def gil_state():
@@ -68,7 +83,7 @@ def machine_prefix():
     says where it was measured (C's adds the compiler, ours the interpreter)."""
     u = os.uname()
     release = re.split(r"[-+]", u.release)[0]
-    return f"{cpu_model()}, {cores()} cores, {u.sysname} {release}"
+    return f"{cpu_model()}, {cores_string()}, {u.sysname} {release}"
 
 
 def machine_string():

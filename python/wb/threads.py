@@ -10,7 +10,7 @@ import os
 import threading
 import time
 
-from .machine import cores
+from .machine import cpu_mask
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _PR_SET_TIMERSLACK = 29
@@ -29,7 +29,9 @@ def two_cpus():
 
 
 def unpin():
-    os.sched_setaffinity(0, range(cores()))
+    """Back to every CPU the process started with (not every online one: under taskset
+    those are all it may use)."""
+    os.sched_setaffinity(0, cpu_mask())
 
 
 def tight_timer_slack():
