@@ -6,7 +6,8 @@
  *
  * What it does: a fixed total of work (hashing the numbers 0..N-1 and summing the
  * hashes, which no compiler can reduce to a formula) is cut into P equal slices, one
- * per child process, for P = 1 to --max-procs. Each child sends its partial sum back
+ * per child process, for P = 1 to --max-procs (twice the cores: 1..4 on 2 cores; past 8,
+ * common.h's sweep_next picks 12, 16, 24, 32 ...). Each child sends its partial sum back
  * through a pipe; the parent adds them and checks the total against the one-process
  * answer, so a wrong split cannot pass for a fast one. Wall time is the median of
  * --repeat runs; speed-up is time(1) / time(P) from the same run. The runs go round
@@ -14,7 +15,11 @@
  * every P alike instead of on one. The CPU time the children used (getrusage) is
  * printed beside the wall time: the same work, spread over more cores.
  *
- * Run:  ./cpu_processes [--work 100] [--max-procs 8] [--repeat 7] [--data FILE]
+ * The job grows with the cores (50 million hashes per core, about 50 ms of one core's
+ * time each), so that at P = cores every process still runs about 50 ms: hundreds of
+ * times the ~0.1 ms a fork costs, and a speed-up that measures the cores, not the forks.
+ *
+ * Run:  ./cpu_processes [--work 50*cores] [--max-procs 2*cores] [--repeat 7] [--data FILE]
  * Look for: the time halving from 1 to 2 processes on a 2-core machine, and nothing
  * more to gain past the number of cores (more processes than cores take turns).
  * Interrupting it (Ctrl-C) leaves no child behind: each dies with its parent.
@@ -46,10 +51,13 @@ static double children_cpu_s(void)
 
 int main(int argc, char **argv)
 {
-    long work_m = 100, max_procs = 8, repeat = 7;
+    long cores = cpu_count();
+    long work_m = 50 * cores, max_procs = cores < 2 ? 4 : 2 * cores, repeat = 7;
     const struct cli_opt opts[] = {
-        { "work", CLI_INT, &work_m, "total work, in millions of hashed numbers", 1, 100000, "20", NULL },
-        { "max-procs", CLI_INT, &max_procs, "largest number of processes", 1, 64, "4", NULL },
+        { "work", CLI_INT, &work_m, "total work, in millions of hashed numbers, 50 per core", 1,
+          1000000, "20", NULL },
+        { "max-procs", CLI_INT, &max_procs, "largest number of processes, twice the cores (at least 4)", 1,
+          2 * MAX_CORES, "4", NULL },
         { "repeat", CLI_INT, &repeat, "runs per process count (the median is kept)", 1, 1000, "1", NULL },
         { 0 },
     };
@@ -57,14 +65,13 @@ int main(int argc, char **argv)
     cli_parse(argc, argv, "A fixed CPU-bound job split over 1, 2, ... processes: time and speed-up.", opts, &cli);
 
     uint64_t n = (uint64_t)work_m * 1000000;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
     double *wall = malloc((size_t)(max_procs * repeat) * sizeof *wall);
     double *cpu = malloc((size_t)(max_procs * repeat) * sizeof *cpu);
     if (!wall || !cpu)
         die("malloc");
     uint64_t expect = 0;
     for (long r = 0; r < repeat; r++) {
-        for (int procs = 1; procs <= max_procs; procs++) {
+        for (int procs = 1; procs <= max_procs; procs = sweep_next(procs, (int)cores, (int)max_procs)) {
             uint64_t sum;
             double c = children_cpu_s();
             wall[(procs - 1) * repeat + r] = (double)process_split_sum(n, procs, work, NULL, &sum) / 1e9;
@@ -83,14 +90,14 @@ int main(int argc, char **argv)
         "median_s (s): median wall time", "p10_s (s)", "p90_s (s)",
         "speedup (x): median time with 1 process / median time with P",
         "cpu_s (s): median CPU time (user + system) of the P children together",
-        "cores (count): online CPUs, for the figure", NULL,
+        "cores (count): the CPUs it may use (common.h, cpu_count), for the figure", NULL,
     };
     data_block(data, "wall time and speed-up vs processes", cols);
-    printf("%ld million hashes split over 1..%ld processes, %ld cores online, median of %ld runs\n",
+    printf("%ld million hashes split over 1..%ld processes, %ld cores, median of %ld runs\n",
            work_m, max_procs, cores, repeat);
     printf("  %5s %10s %10s %10s %9s %10s\n", "procs", "median s", "p10 s", "p90 s", "speed-up", "CPU s");
     double one = 0, one_cpu = 0, last_cpu = 0;
-    for (int procs = 1; procs <= max_procs; procs++) {
+    for (int procs = 1; procs <= max_procs; procs = sweep_next(procs, (int)cores, (int)max_procs)) {
         struct summary s = summarize(&wall[(procs - 1) * repeat], (size_t)repeat);
         struct summary c = summarize(&cpu[(procs - 1) * repeat], (size_t)repeat);
         if (procs == 1) {

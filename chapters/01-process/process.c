@@ -157,9 +157,11 @@ void process_terminate(struct process *p)
 
 int64_t process_split_sum(uint64_t n, int procs, process_part_fn *part, void *arg, uint64_t *sum)
 {
-    pid_t pids[64];
-    if (procs < 1 || procs > (int)ARRAY_LEN(pids))
-        fatal("process_split_sum: %d processes (1..%zu)", procs, ARRAY_LEN(pids));
+    if (procs < 1 || procs > PROCESS_SPLIT_MAX)
+        fatal("process_split_sum: %d processes (1..%d)", procs, PROCESS_SPLIT_MAX);
+    pid_t *pids = malloc((size_t)procs * sizeof *pids);
+    if (!pids)
+        die("malloc");
     int fds[2];
     CHECK_SYS(pipe(fds));
     int64_t t = now_ns();
@@ -190,5 +192,6 @@ int64_t process_split_sum(uint64_t n, int procs, process_part_fn *part, void *ar
     }
     t = now_ns() - t;
     CHECK_SYS(close(fds[0]));
+    free(pids);
     return t;
 }

@@ -65,11 +65,12 @@ int process_set_daemon(struct process *p, bool daemon);
  * "MainProcess" with this process's pid and parent. */
 const struct process *process_current(void);
 
-/* A CPU-bound job over the numbers 0..n-1, split into `procs` equal slices (at most
- * 64), each summed by part(from, to, arg) in a child process of its own; the children
+/* A CPU-bound job over the numbers 0..n-1, split into `procs` equal slices (1 to
+ * PROCESS_SPLIT_MAX), each summed by part(from, to, arg) in a child process of its own; the children
  * send their sums back through one pipe and the parent adds them up into *sum.
  * Returns the wall time, from the first fork to the last child reaped, in ns.
  * (cpu_processes.c uses it; so does 08-gil/gil_cpu.c.) */
+#define PROCESS_SPLIT_MAX 4096
 typedef uint64_t process_part_fn(uint64_t from, uint64_t to, void *arg);
 int64_t process_split_sum(uint64_t n, int procs, process_part_fn *part, void *arg, uint64_t *sum);
 

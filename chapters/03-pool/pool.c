@@ -63,7 +63,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum { MAX_WORKERS = 64, CAPACITY = 256 };
+enum { MAX_WORKERS = POOL_MAX_WORKERS, CAPACITY = 256 };
 #define CHECK_EVERY_NS (10 * NS_PER_MS)
 
 enum kind { TASK_CALL = 1, TASK_CHUNK, TASK_STOP };

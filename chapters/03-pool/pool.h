@@ -54,6 +54,7 @@ struct pool_result {
 
 typedef uint64_t pool_task; /* a handle; 0 is never one */
 
+#define POOL_MAX_WORKERS 256 /* pool.c's limit (pool_simple.c's is 64) */
 struct pool *pool_new(int workers, size_t max_msg);
 pool_task pool_apply_async(struct pool *p, pool_fn *fn, const void *arg, size_t len);
 bool pool_ready(struct pool *p, pool_task t);

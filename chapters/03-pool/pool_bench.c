@@ -13,14 +13,20 @@
  *     message each way, but nobody sleeps while work is queued); larger chunks
  *     spread one message's cost over many items.
  * Part 2, speed-up: a fixed CPU-bound job (hashing --work million numbers, cut into
- * --tasks tasks) on pools of 1 to --max-workers workers; the time of the map and the
- * speed-up time(1) / time(W) from the same run. The totals are checked against the
- * one-worker total.
+ * --tasks tasks) on pools of 1 to --max-workers workers (twice the cores; past 8 workers
+ * common.h's sweep_next picks 12, 16, 24, 32 ...); the time of the map and the speed-up
+ * time(1) / time(W) from the same run. The totals are checked against the one-worker
+ * total. The job grows with the cores (60 million hashes, about 60 ms of one core, and
+ * 24 tasks per core), so that with one worker per core each still hashes for about
+ * 60 ms in tasks of about 2.5 ms: far longer than a task's dispatch (microseconds) or a
+ * worker's fork (~0.1 ms, before the clock starts). --quick's job is 40 million hashes:
+ * shorter, and its speed-ups are rougher, but still a ratio of times that dwarf the
+ * dispatch.
  * Numbers are medians of --repeat runs, made round robin: each run goes through every
  * chunk size and part 1's share of the round trips, and part 2 through every pool size,
  * so that a slow spell of the shared machine falls on all the points alike.
  *
- * Run:  ./pool_bench [--items 50000] [--work 120] [--repeat 3] [--data FILE]
+ * Run:  ./pool_bench [--items 50000] [--work 60*cores] [--repeat 3] [--data FILE]
  * Look for: about a microsecond per unbatched task in a stream (map, chunk 1) but ten
  * times that or more for one task's round trip (two sleeps and two wake-ups); hundredths
  * of a microsecond per item with large chunks; the speed-up stopping at the number of
@@ -115,21 +121,24 @@ static double run_job(int workers, uint64_t n, long tasks, uint64_t *sum)
 
 int main(int argc, char **argv)
 {
-    long workers = 2, items = 50000, trips = 2000, work = 120, tasks = 48, max_workers = 8, repeat = 3;
+    long cores = cpu_count();
+    long workers = 2, items = 50000, trips = 2000, work = 60 * cores, tasks = 24 * cores, repeat = 3;
+    long max_workers = cores < 2 ? 4 : 2 * cores > POOL_MAX_WORKERS ? POOL_MAX_WORKERS : 2 * cores;
     const struct cli_opt opts[] = {
-        { "workers", CLI_INT, &workers, "workers for part 1", 1, 64, NULL, NULL },
+        { "workers", CLI_INT, &workers, "workers for part 1", 1, POOL_MAX_WORKERS, NULL, NULL },
         { "items", CLI_INT, &items, "items per map in part 1", 1024, 10000000, "2048", NULL },
         { "trips", CLI_INT, &trips, "round trips in part 1", 10, 1000000, "50", NULL },
-        { "work", CLI_INT, &work, "part 2's job, in millions of hashes", 1, 100000, "4", NULL },
-        { "tasks", CLI_INT, &tasks, "tasks the job is cut into", 1, 10000, NULL, NULL },
-        { "max-workers", CLI_INT, &max_workers, "largest pool in part 2", 1, 64, "4", NULL },
+        { "work", CLI_INT, &work, "part 2's job, in millions of hashes, 60 per core", 1, 1000000, "40",
+          NULL },
+        { "tasks", CLI_INT, &tasks, "tasks the job is cut into, 24 per core", 1, 100000, NULL, NULL },
+        { "max-workers", CLI_INT, &max_workers, "largest pool in part 2, twice the cores (at least 4)", 1,
+          POOL_MAX_WORKERS, "4", NULL },
         { "repeat", CLI_INT, &repeat, "runs per configuration (the median is kept)", 1, 100, "1", NULL },
         { 0 },
     };
     struct cli cli = { .measures = true };
     cli_parse(argc, argv, "The cost of a pool task, unbatched and in chunks, and the speed-up of a\n"
-                          "CPU-bound job over 1 to 8 workers.", opts, &cli);
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+                          "CPU-bound job over 1 to 2 x cores workers.", opts, &cli);
 
     /* ---- part 1 ---- */
     size_t n = (size_t)items;
@@ -186,7 +195,7 @@ int main(int argc, char **argv)
         die("malloc");
     uint64_t expect = 0;
     for (long r = 0; r < repeat; r++)
-        for (int w = 1; w <= max_workers; w++) {
+        for (int w = 1; w <= max_workers; w = sweep_next(w, (int)cores, (int)max_workers)) {
             uint64_t sum;
             secs[(w - 1) * repeat + r] = run_job(w, hashes, tasks, &sum);
             if (r == 0 && w == 1)
@@ -197,7 +206,8 @@ int main(int argc, char **argv)
         }
     static const char *const cols3[] = {
         "workers (count): processes in the pool", "median_s (s): median time of the map", "p10_s (s)",
-        "p90_s (s)", "speedup (x): median time with 1 worker / median time with W", "cores (count): online CPUs",
+        "p90_s (s)", "speedup (x): median time with 1 worker / median time with W",
+        "cores (count): the CPUs it may use (common.h, cpu_count)",
         NULL,
     };
     data_block(data, "CPU-bound job vs workers", cols3);
@@ -205,7 +215,7 @@ int main(int argc, char **argv)
            tasks, max_workers, cores, repeat);
     printf("  %8s %10s %10s %10s %9s\n", "workers", "median s", "p10 s", "p90 s", "speed-up");
     double one = 0;
-    for (int w = 1; w <= max_workers; w++) {
+    for (int w = 1; w <= max_workers; w = sweep_next(w, (int)cores, (int)max_workers)) {
         struct summary s = summarize(&secs[(w - 1) * repeat], (size_t)repeat);
         if (w == 1)
             one = s.median;

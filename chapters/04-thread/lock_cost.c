@@ -1,4 +1,4 @@
-/* lock_cost.c: what making the counter exact costs, per addition, for 1 to 4 threads.
+/* lock_cost.c: what making the counter exact costs, per addition, for 1 to 2 x cores threads.
  *
  * Mirrors: the lesson's remark that a lock "turns multi-tasking into single-tasking"
  * and costs speed, measured; and its choice of where to put the lock.
@@ -18,9 +18,13 @@
  * their start line to the moment the last one is done) divided by all the additions of
  * all the threads: lower is better, and perfect scaling halves it from 1 to 2 threads
  * on 2 cores. Each point is the median of --repeat runs. Each configuration runs twice:
- * with the threads spread over the cores (thread t pinned to CPU t mod cores), and
- * with all of them pinned to CPU 0, where they take turns and never touch the counter
- * at the same time.
+ * with the threads spread over the cores (thread t pinned to the t-th CPU, mod the
+ * cores), and with all of them pinned to one core, where they take turns and never
+ * touch the counter at the same time. The thread counts go to twice the cores
+ * (--max-threads; past 8, common.h's sweep_next picks 12, 16, 24, 32 ...). The threads
+ * are made before their start line, so a run's time is their additions alone; on one
+ * core, past 4 threads each thread does 4/T of its share, so that a run there lasts no
+ * longer than four threads' (the time per addition does not change with it).
  *
  * What to expect: per-thread sums scale with the cores; the loop-wide lock stays flat
  * (one thread at a time, whatever the count); the atomic add and above all the lock
@@ -30,7 +34,7 @@
  * core, though with a critical section this short that is rare). On one core the same locks stay cheap: nobody ever finds them taken, except
  * after a preemption inside the critical section.
  *
- * Run:  ./lock_cost [--iterations 500000] [--repeat 7] [--data FILE]
+ * Run:  ./lock_cost [--iterations 500000] [--repeat 7] [--max-threads 2*cores] [--data FILE]
  * See also: race_fixed.c (the same methods, for correctness), ../06-rlock/lock_compare.c
  * (the cost of one lock and unlock for several kinds of lock).
  */
@@ -44,7 +48,6 @@ enum method { PER_ADD, WHOLE_LOOP, ATOMIC, LOCAL, NMETHODS };
 static const char *const method_name[NMETHODS] = {
     "lock per addition", "lock around the loop", "atomic add", "per-thread sums",
 };
-enum { MAX_THREADS = 8 };
 
 static struct {
     enum method method;
@@ -106,15 +109,16 @@ static void *worker(void *arg)
 /* one run; returns ns per addition */
 static double run_once(enum method m, int threads, long n, bool pinned)
 {
-    struct worker w[MAX_THREADS];
+    struct worker *w = malloc((size_t)threads * sizeof *w);
+    if (!w)
+        die("malloc");
     g_run.method = m;
     g_run.iterations = n;
     start_line_init(&g_run.start, threads);
     g_counter = 0;
     atomic_store(&g_atomic_counter, 0);
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
     for (int t = 0; t < threads; t++) {
-        w[t].cpu = pinned ? 0 : (int)(t % cores);
+        w[t].cpu = cpu_nth(pinned ? 0 : t); /* the t-th CPU we may use, mod the cores */
         CHECK_PT(pthread_create(&w[t].id, NULL, worker, &w[t]));
     }
     for (int t = 0; t < threads; t++)
@@ -129,22 +133,25 @@ static double run_once(enum method m, int threads, long n, bool pinned)
         if (w[t].ended > last)
             last = w[t].ended;
     }
+    free(w);
     return (double)(last - first) / (double)(threads * n);
 }
 
 int main(int argc, char **argv)
 {
-    long iterations = 500000, repeat = 7, max_threads = 4;
+    int cores = cpu_count();
+    long iterations = 500000, repeat = 7, max_threads = cores < 2 ? 4 : 2 * cores;
     const struct cli_opt opts[] = {
         { "iterations", CLI_INT, &iterations, "additions per thread", 1000, 100000000, "20000", NULL },
         { "repeat", CLI_INT, &repeat, "runs per point (the median is kept)", 1, 1000, "2", NULL },
-        { "max-threads", CLI_INT, &max_threads, "most threads", 1, MAX_THREADS, "4", NULL },
+        { "max-threads", CLI_INT, &max_threads, "most threads, twice the cores (at least 4)", 1, 2 * MAX_CORES,
+          "4", NULL },
         { 0 },
     };
     struct cli cli = { .measures = true };
     cli_parse(argc, argv, "Time per addition to one exact counter: a lock per addition, a lock\n"
-                          "around the loop, an atomic add, per-thread sums; 1..4 threads, on any\n"
-                          "core and all on one core.", opts, &cli);
+                          "around the loop, an atomic add, per-thread sums; 1 to 2 x cores threads,\n"
+                          "spread over the cores and all on one core.", opts, &cli);
 
     size_t npoints = (size_t)(NMETHODS * 2 * max_threads);
     double *ns = malloc(npoints * (size_t)repeat * sizeof *ns);
@@ -153,30 +160,33 @@ int main(int argc, char **argv)
 #define NS(m, p, t, r) ns[((((size_t)(m) * 2 + (size_t)(p)) * (size_t)max_threads + (size_t)(t) - 1) * (size_t)repeat) + (size_t)(r)]
     for (long r = 0; r < repeat; r++) /* round robin over every configuration */
         for (int p = 0; p < 2; p++)
-            for (int t = 1; t <= max_threads; t++)
-                for (int m = 0; m < NMETHODS; m++) /* the two fast ones run 10x longer */
-                    NS(m, p, t, r) = run_once((enum method)m, t,
-                                              m == WHOLE_LOOP || m == LOCAL ? 10 * iterations : iterations, p == 1);
+            for (int t = 1; t <= max_threads; t = sweep_next(t, cores, (int)max_threads))
+                for (int m = 0; m < NMETHODS; m++) { /* the two fast ones run 10x longer */
+                    long n = m == WHOLE_LOOP || m == LOCAL ? 10 * iterations : iterations;
+                    if (p == 1 && t > 4) /* one core: no more than four threads' work a run */
+                        n = n * 4 / t;
+                    NS(m, p, t, r) = run_once((enum method)m, t, n, p == 1);
+                }
 
     FILE *data = data_open(cli.data, "lock_cost: time per addition to one exact counter");
     static const char *const cols[] = {
         "threads (count)", "median (ns): wall time / all additions, median of the runs",
         "p10 (ns)", "p90 (ns)", "method (index): 0 lock per addition, 1 lock around the loop, "
-        "2 atomic add, 3 per-thread sums", "pinned (0/1): 1 if every thread ran on CPU 0, 0 if spread", NULL,
+        "2 atomic add, 3 per-thread sums", "pinned (0/1): 1 if every thread ran on one core, 0 if spread", NULL,
     };
     printf("ns per addition (wall time / all additions; median of %ld runs of %ld additions per thread,\n"
            "%ld for the lock around the loop and the per-thread sums)\n", repeat, iterations, 10 * iterations);
     for (int p = 0; p < 2; p++) {
-        printf("%s\n  %-22s", p ? "all threads on CPU 0:" : "threads spread over the cores:", "threads");
-        for (int t = 1; t <= max_threads; t++)
+        printf("%s\n  %-22s", p ? "all threads on one core:" : "threads spread over the cores:", "threads");
+        for (int t = 1; t <= max_threads; t = sweep_next(t, cores, (int)max_threads))
             printf(" %8d", t);
         printf("\n");
         for (int m = 0; m < NMETHODS; m++) {
             char title[96];
-            snprintf(title, sizeof title, "%s, %s", method_name[m], p ? "all on CPU 0" : "spread over the cores");
+            snprintf(title, sizeof title, "%s, %s", method_name[m], p ? "all on one core" : "spread over the cores");
             data_block(data, title, cols);
             printf("  %-22s", method_name[m]);
-            for (int t = 1; t <= max_threads; t++) {
+            for (int t = 1; t <= max_threads; t = sweep_next(t, cores, (int)max_threads)) {
                 struct summary s = summarize(&NS(m, p, t, 0), (size_t)repeat);
                 printf(" %8.2f", s.median);
                 data_row(data, "%d %.3f %.3f %.3f %d %d\n", t, s.median, s.p10, s.p90, m, p);
@@ -185,7 +195,7 @@ int main(int argc, char **argv)
         }
     }
 #undef NS
-    printf("%ld cores online; every total was exact\n", sysconf(_SC_NPROCESSORS_ONLN));
+    printf("%d cores; every total was exact\n", cores);
     free(ns);
     data_close(data);
     return 0;

@@ -4,15 +4,20 @@
  * unlocked `global_num += 1` actually go wrong? (A DELIBERATE DATA RACE, as in race.c.)
  *
  * It runs race.c's loop (a volatile counter, a separate load and store, threads
- * released together by a spinning barrier) for a range of iterations per thread, with 2, 3 and
- * 4 threads spread over the cores (thread t pinned to CPU t mod cores), and with 2
- * threads pinned to one core. (Pinned both ways: left to itself, the scheduler may
+ * released together by a spinning barrier) for a range of iterations per thread, with
+ * threads spread over the cores (thread t pinned to the t-th CPU, mod the cores), and
+ * with 2 threads pinned to one core. (Pinned both ways: left to itself, the scheduler may
  * put both threads on one core when the other core is busy, and the machine this was
  * written on is shared.) Each point
  * is the median share of updates lost over --repeat races, with the 10th and 90th
  * percentiles, and the share of races that lost anything at all. The races run round
  * robin (every configuration once, then again), so a busy spell of the machine does not
  * fall on one point only.
+ *
+ * The thread counts follow the machine: 2, one per core, one more than the cores (one
+ * core runs two of them), and twice the cores (--max-threads): 2, 3 and 4 on 2 cores,
+ * 2, 16, 17 and 32 on 16. A race's length is its loop, per thread, whatever the count:
+ * the threads are made before the start line, so their start is not in it.
  *
  * What to expect:
  *   - The shortest loops lose less, and some of their races nothing: a thread can be
@@ -54,17 +59,19 @@ static void *adder(void *arg)
 /* one race; returns the share of updates lost, in percent */
 static double race_once(int threads, long n, bool one_core)
 {
-    pthread_t ids[16];
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    pthread_t *ids = malloc((size_t)threads * sizeof *ids);
+    if (!ids)
+        die("malloc");
     g_counter = 0;
     g_iterations = n;
     start_line_init(&g_start, threads);
     for (int t = 0; t < threads; t++) {
-        int cpu = one_core ? 0 : (int)(t % cores);
+        int cpu = cpu_nth(one_core ? 0 : t); /* the t-th CPU we may use, mod the cores */
         CHECK_PT(pthread_create(&ids[t], NULL, adder, (void *)(intptr_t)cpu));
     }
     for (int t = 0; t < threads; t++)
         CHECK_PT(pthread_join(ids[t], NULL));
+    free(ids);
     long expected = threads * n, got = g_counter;
     if (got > expected)
         fatal("got %ld of %ld", got, expected);
@@ -79,21 +86,26 @@ struct config {
 
 int main(int argc, char **argv)
 {
-    long repeat = 11, max_n = 10000000, max_threads = 4;
+    int cores = cpu_count();
+    long repeat = 11, max_n = 10000000, max_threads = cores < 2 ? 4 : 2 * cores;
     const struct cli_opt opts[] = {
         { "repeat", CLI_INT, &repeat, "races per point (the median is kept)", 1, 1000, "2", NULL },
         { "max-iterations", CLI_INT, &max_n, "longest loop, per thread", 1000, 100000000, "10000", NULL },
-        { "max-threads", CLI_INT, &max_threads, "most threads free to run anywhere", 2, 8, "3", NULL },
+        { "max-threads", CLI_INT, &max_threads,
+          "most threads spread over the cores, twice the cores (at least 4); the others: 2, the cores, one more", 2,
+          2 * MAX_CORES, "3", NULL },
         { 0 },
     };
     struct cli cli = { .measures = true };
     cli_parse(argc, argv, "The share of updates an unlocked counter loses, by loop length and\n"
                           "threads, on all cores and on one (a deliberate data race).", opts, &cli);
 
-    struct config configs[9];
+    struct config configs[5];
     size_t nconf = 0;
-    for (int t = 2; t <= max_threads; t++)
-        configs[nconf++] = (struct config){ t, false, NULL };
+    const long counts[] = { 2, cores, cores + 1, max_threads }; /* in order; the same count once */
+    for (size_t i = 0; i < ARRAY_LEN(counts); i++)
+        if (counts[i] <= max_threads && (nconf == 0 || counts[i] > configs[nconf - 1].threads))
+            configs[nconf++] = (struct config){ (int)counts[i], false, NULL };
     configs[nconf++] = (struct config){ 2, true, NULL };
     static const long steps[] = { 1000, 3000, 10000, 30000, 100000, 300000, 1000000, 3000000,
                                   10000000, 30000000, 100000000 };
@@ -115,14 +127,15 @@ int main(int argc, char **argv)
         "iterations (count): additions per thread",
         "median (%): median share of updates lost", "p10 (%)", "p90 (%)",
         "any (%): share of the races that lost at least one update",
-        "threads (count)", "pinned (0/1): 1 if all threads ran on CPU 0, 0 if spread over the cores", NULL,
+        "threads (count)", "pinned (0/1): 1 if all threads ran on one core, 0 if spread over the cores", NULL,
     };
-    printf("Share of updates lost (median of %ld races, 10th-90th percentile), %ld cores online\n",
-           repeat, sysconf(_SC_NPROCESSORS_ONLN));
+    printf("Share of updates lost (median of %ld races, 10th-90th percentile), %d cores\n", repeat, cores);
     for (size_t c = 0; c < nconf; c++) {
         char title[96];
-        snprintf(title, sizeof title, "%d threads, %s", configs[c].threads,
-                 configs[c].pinned ? "all on CPU 0" : "spread over the cores");
+        if (configs[c].pinned)
+            snprintf(title, sizeof title, "%d threads on one core", configs[c].threads);
+        else
+            snprintf(title, sizeof title, "%d threads on %d core%s", configs[c].threads, cores, cores == 1 ? "" : "s");
         data_block(data, title, cols);
         printf("%s\n  %12s %9s %18s %10s\n", title, "iterations", "lost %", "p10..p90 %", "any lost");
         for (size_t s = 0; s < nsteps; s++) {

@@ -135,7 +135,7 @@ static double run_once(enum kind k, enum place p, int64_t duration, double *busi
     g.counter = 0;
     atomic_store(&g.stop, false);
 
-    struct worker w[2] = { { .cpu = p == ONE_THREAD ? -1 : 0 }, { .cpu = p == TWO_CORES ? 1 : 0 } };
+    struct worker w[2] = { { .cpu = p == ONE_THREAD ? -1 : cpu_nth(0) }, { .cpu = cpu_nth(p == TWO_CORES ? 1 : 0) } };
     int n = p == ONE_THREAD ? 1 : 2;
     start_line_init(&g.start, n + 1);
     for (int i = 0; i < n; i++)
@@ -174,7 +174,7 @@ int main(int argc, char **argv)
     cli_parse(argc, argv, "The cost of a lock+unlock pair: default, error-checking and recursive\n"
                           "mutexes and rlock.c's RLock; 1 thread, 2 threads on 1 core, on 2 cores.", opts, &cli);
 
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long cores = cpu_count();
     int nplaces = cores >= 2 ? NPLACES : NPLACES - 1; /* one core: no two-core runs */
     double *ns = malloc((size_t)(NKINDS * NPLACES * repeat) * sizeof *ns);
     double *busy = malloc((size_t)(NKINDS * NPLACES * repeat) * sizeof *busy);

@@ -42,7 +42,6 @@
 #include "generator.h"
 #include "handoff.h"
 
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,11 +142,7 @@ static void run_rounds(enum method m, long n)
 /* the first two CPUs this process may run on */
 static void find_cpus(void)
 {
-    cpu_set_t set;
-    CHECK_SYS(sched_getaffinity(0, sizeof set, &set));
-    for (int c = 0, k = 0; c < CPU_SETSIZE && k < 2; c++)
-        if (CPU_ISSET(c, &set))
-            g_cpu[k++] = c;
+    first_cpus(g_cpu, 2);
 }
 
 int main(int argc, char **argv)

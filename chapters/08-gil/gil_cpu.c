@@ -6,7 +6,8 @@
  *
  * What it does: a fixed job of --work million ticks (gil.h: a tick is ~40 ns of
  * hashing, with a check point after it, like one bytecode) is cut into T equal slices
- * and run, for T = 1 to --max-threads, seven ways:
+ * and run, for T = 1 to --max-threads (twice the cores; past 8, common.h's sweep_next
+ * picks 12, 16, 24, 32 ...), seven ways:
  *   one thread        the whole job on one thread (the baseline)
  *   new GIL           T threads under the CPython 3 GIL (switch interval --interval)
  *   new GIL, 1 core   the same, every thread pinned to CPU 0
@@ -21,13 +22,16 @@
  * ways (each is the whole job on one thread), which steadies the baseline of every
  * ratio. The GIL runs also report how often the GIL changed hands.
  *
- * The default job, 1.5 million ticks, takes about 60 ms on one thread: long enough that
- * a scheduler tick or a migration between cores (a few ms) is lost in it, short enough
- * for 4 rounds of the 25 runs in a few seconds. One run of the whole job before the
- * rounds warms up the machine (thread stacks, page faults, the core's clock) and is
- * not kept.
+ * The default job, 3 million ticks, takes about 100 ms on one thread: long enough that a
+ * scheduler tick or a migration between cores (a few ms) is lost in it, and that the
+ * one-thread runs of the different ways agree within a few percent. On more than 4 cores
+ * it grows with them, 0.75 million ticks per core, so that with a thread per core each
+ * still runs about 25 ms, over a hundred times what starting it costs (a thread ~10 µs,
+ * a process ~0.1 ms). The price: every GIL run takes the whole job's time, at every T.
+ * One run of the whole job before the rounds warms up the machine (thread stacks, page
+ * faults, the core's clock) and is not kept.
  *
- * Run:  ./gil_cpu [--work 1.5] [--max-threads 4] [--repeat 4] [--data FILE]
+ * Run:  ./gil_cpu [--work max(3,0.75*cores)] [--max-threads 2*cores] [--repeat 5] [--data FILE]
  * Look for: the GIL columns staying at (or above) the one-thread time for every T,
  * while "no GIL" and "processes" halve on 2 cores. The old GIL on 2 cores hands the
  * lock over far more often than the new one and pays for it.
@@ -40,6 +44,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+enum { MAX_THREADS = 256 };
 enum way { ONE, NEW, NEW_1CORE, OLD, OLD_1CORE, NOGIL, PROCS, NWAYS };
 static const char *const way_name[NWAYS] = {
     "one thread", "new GIL", "new GIL, 1 core", "old GIL", "old GIL, 1 core", "no GIL", "processes",
@@ -69,7 +74,9 @@ static int64_t run_threads(enum gil_mode mode, int threads, int cpu, uint64_t n,
 {
     struct gil g;
     gil_init(&g, &(struct gil_config){ .mode = mode, .interval_ns = interval });
-    struct worker w[64];
+    struct worker *w = malloc((size_t)threads * sizeof *w);
+    if (!w)
+        die("malloc");
     int64_t t = now_ns();
     for (int i = 0; i < threads; i++) {
         gil_thread_init(&w[i].t, &g, "worker");
@@ -86,6 +93,7 @@ static int64_t run_threads(enum gil_mode mode, int threads, int cpu, uint64_t n,
     t = now_ns() - t;
     *switches = gil_stats(&g).switches;
     gil_destroy(&g);
+    free(w);
     return t;
 }
 
@@ -108,12 +116,15 @@ static uint64_t proc_slice(uint64_t from, uint64_t to, void *arg)
 
 int main(int argc, char **argv)
 {
-    double work_m = 1.5;
-    long max_threads = 4, repeat = 4;
+    int cores = cpu_count();
+    double work_m = cores > 4 ? 0.75 * cores : 3;
+    long max_threads = cores < 2 ? 4 : 2 * cores > MAX_THREADS ? MAX_THREADS : 2 * cores, repeat = 5;
     int64_t interval = 5 * NS_PER_MS;
     const struct cli_opt opts[] = {
-        { "work", CLI_REAL, &work_m, "the job, in millions of ticks (~40 ns each)", 0.01, 1000, "0.2", NULL },
-        { "max-threads", CLI_INT, &max_threads, "largest number of threads (and processes)", 1, 64, "3", NULL },
+        { "work", CLI_REAL, &work_m, "the job, in millions of ticks (~40 ns each), 3 or 0.75 per core", 0.01, 100000, "0.2",
+          NULL },
+        { "max-threads", CLI_INT, &max_threads,
+          "largest number of threads (and processes), twice the cores (at least 4)", 1, MAX_THREADS, "3", NULL },
         { "repeat", CLI_INT, &repeat, "runs of each (the median is kept)", 1, 1000, "1", NULL },
         { "interval", CLI_DURATION, &interval, "the new GIL's switch interval", 10 * NS_PER_US, NS_PER_S, NULL, NULL },
         { 0 },
@@ -123,7 +134,6 @@ int main(int argc, char **argv)
               opts, &cli);
 
     uint64_t n = (uint64_t)(work_m * 1e6);
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
     size_t nt = (size_t)max_threads, nr = (size_t)repeat;
     /* wall[way][T-1][run], and the switches per second of the GIL ways */
     double *wall = calloc(NWAYS * nt * nr, sizeof *wall);
@@ -139,7 +149,7 @@ int main(int argc, char **argv)
         run_threads(GIL_NEW, 1, -1, n, interval, &sum, &switches); /* the warm-up, not kept */
     }
     for (size_t r = 0; r < nr; r++) {
-        for (int t = 1; t <= (int)nt; t++) {
+        for (int t = 1; t <= (int)nt; t = sweep_next(t, cores, (int)nt)) {
             for (int way = 0; way < NWAYS; way++) {
                 if (way == ONE && t > 1)
                     continue; /* the baseline is measured once per round */
@@ -149,9 +159,9 @@ int main(int argc, char **argv)
                 switch (way) {
                 case ONE: ns = run_threads(GIL_NEW, 1, -1, n, interval, &sum, &switches); break;
                 case NEW: ns = run_threads(GIL_NEW, t, -1, n, interval, &sum, &switches); break;
-                case NEW_1CORE: ns = run_threads(GIL_NEW, t, 0, n, interval, &sum, &switches); break;
+                case NEW_1CORE: ns = run_threads(GIL_NEW, t, cpu_nth(0), n, interval, &sum, &switches); break;
                 case OLD: ns = run_threads(GIL_OLD, t, -1, n, interval, &sum, &switches); break;
-                case OLD_1CORE: ns = run_threads(GIL_OLD, t, 0, n, interval, &sum, &switches); break;
+                case OLD_1CORE: ns = run_threads(GIL_OLD, t, cpu_nth(0), n, interval, &sum, &switches); break;
                 case NOGIL: ns = run_threads(GIL_NONE, t, -1, n, interval, &sum, &switches); break;
                 default: ns = process_split_sum(n, t, proc_slice, NULL, &sum); break;
                 }
@@ -178,22 +188,22 @@ int main(int argc, char **argv)
             pool[np++] = AT(wall, way, 1, r);
     double base = summarize(pool, np).median;
     free(pool);
-    double med[NWAYS][64], sw[NWAYS][64];
+    static double med[NWAYS][MAX_THREADS], sw[NWAYS][MAX_THREADS];
     for (int way = 0; way < NWAYS; way++) {
-        for (int t = 1; t <= (int)nt; t++) {
+        for (int t = 1; t <= (int)nt; t = sweep_next(t, cores, (int)nt)) {
             int src = way == ONE ? 1 : t;
             med[way][t - 1] = way == ONE ? base : summarize(&AT(wall, way, src, 0), nr).median;
             sw[way][t - 1] = summarize(&AT(swps, way, src, 0), nr).median;
         }
     }
 
-    printf("a job of %.2f million ticks on 1..%ld threads, %ld cores online, switch interval %.3g ms, "
+    printf("a job of %.2f million ticks on 1..%ld threads, %d cores, switch interval %.3g ms, "
            "median of %ld runs\n", work_m, max_threads, cores, (double)interval / 1e6, repeat);
     printf("wall time, s:\n  %7s", "threads");
     for (int way = 0; way < NWAYS; way++)
         printf(" %15s", way_name[way]);
     printf("\n");
-    for (int t = 1; t <= (int)nt; t++) {
+    for (int t = 1; t <= (int)nt; t = sweep_next(t, cores, (int)nt)) {
         printf("  %7d", t);
         for (int way = 0; way < NWAYS; way++)
             printf(" %15.3f", med[way][t - 1]);
@@ -203,7 +213,7 @@ int main(int argc, char **argv)
     for (int way = 1; way < NWAYS; way++)
         printf(" %15s", way_name[way]);
     printf("\n");
-    for (int t = 1; t <= (int)nt; t++) {
+    for (int t = 1; t <= (int)nt; t = sweep_next(t, cores, (int)nt)) {
         printf("  %7d", t);
         for (int way = 1; way < NWAYS; way++)
             printf(" %14.2fx", med[ONE][t - 1] / med[way][t - 1]);
@@ -213,7 +223,7 @@ int main(int argc, char **argv)
     for (int way = NEW; way <= OLD_1CORE; way++)
         printf(" %15s", way_name[way]);
     printf("\n");
-    for (int t = 1; t <= (int)nt; t++) {
+    for (int t = 1; t <= (int)nt; t = sweep_next(t, cores, (int)nt)) {
         printf("  %7d", t);
         for (int way = NEW; way <= OLD_1CORE; way++)
             printf(" %15.0f", sw[way][t - 1]);
@@ -229,16 +239,16 @@ int main(int argc, char **argv)
         "old_s (s): T threads, old GIL", "old1_s (s): T threads, old GIL, all on CPU 0",
         "nogil_s (s): T threads, no GIL", "procs_s (s): T processes",
         "new_sw (1/s): GIL hand-offs per second, new GIL", "new1_sw (1/s)", "old_sw (1/s)", "old1_sw (1/s)",
-        "cores (count): online CPUs", NULL,
+        "cores (count): the CPUs it may use (common.h, cpu_count)", NULL,
     };
     data_block(data, "wall time vs threads", cols);
-    for (int t = 1; t <= (int)nt; t++) {
+    for (int t = 1; t <= (int)nt; t = sweep_next(t, cores, (int)nt)) {
         data_row(data, "%d", t);
         for (int way = 0; way < NWAYS; way++)
             data_row(data, " %.5f", med[way][t - 1]);
         for (int way = NEW; way <= OLD_1CORE; way++)
             data_row(data, " %.1f", sw[way][t - 1]);
-        data_row(data, " %ld\n", cores);
+        data_row(data, " %d\n", cores);
     }
     data_close(data);
     free(wall);

@@ -217,7 +217,7 @@ int main(int argc, char **argv)
             }
     page_server_stop(&srv);
 
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long cores = cpu_count();
     printf("%ld pages of %ld KiB from 127.0.0.1:%d, each answered after %.3g ms; parsing a page: %.3g ms of CPU "
            "(%llu ticks); median of %ld runs\n", npages, page_kb, srv.port, (double)delay / 1e6, (double)parse / 1e6,
            (unsigned long long)parse_ticks, repeat);
@@ -231,7 +231,7 @@ int main(int argc, char **argv)
         "nogil_ms (ms): fetch and parse, no GIL", "nogil_p10 (ms)", "nogil_p90 (ms)",
         "rounds_ms (ms): ceil(pages / N) x delay, the wait for the server alone",
         "parse_ms (ms): pages x parse, all the parsing done one page at a time",
-        "cores (count): online CPUs", NULL,
+        "cores (count): the CPUs it may use (common.h, cpu_count)", NULL,
     };
     data_block(data, "time to fetch all pages vs threads", cols);
     double one = 0;

@@ -39,9 +39,9 @@ int place(enum placement pl, bool io)
 {
     if (pl == CPU_FREE)
         return -1;
-    if (pl == CPU_ONE || sysconf(_SC_NPROCESSORS_ONLN) < 2)
-        return 0;
-    return io ? 1 : 0;
+    if (pl == CPU_ONE || cpu_count() < 2)
+        return cpu_nth(0);
+    return cpu_nth(io ? 1 : 0);
 }
 
 static void *echo_main(void *arg)

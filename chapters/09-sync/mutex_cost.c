@@ -17,7 +17,7 @@
  *   spread     thread i pinned to CPU i mod cores: up to the core count every thread
  *              has a core; past it, threads share cores and get preempted
  *   one core   every thread pinned to CPU 0: only one runs at a time
- * and from 1 thread to 2 x the online cores (--max-threads).
+ * and from 1 thread to 2 x the cores it may use (--max-threads).
  * Beside the cost, three counts per million pairs: futex system calls (counted in the
  * futex locks' own code, futex.h; glibc's mutex cannot be counted from outside
  * without tracing, and the spinlock makes none), sleeps (voluntary context switches,
@@ -139,13 +139,12 @@ static struct result run_once(enum kind k, enum place p, int n, int64_t duration
     CHECK_PT(pthread_mutex_init(&g.pm, NULL));
     g.counter = 0;
     atomic_store(&g.stop, false);
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
     struct worker *w = calloc((size_t)n, sizeof *w);
     if (!w)
         die("calloc");
     start_line_init(&g.start, n + 1);
     for (int i = 0; i < n; i++) {
-        w[i].cpu = p == SPREAD ? (int)(i % cores) : 0;
+        w[i].cpu = cpu_nth(p == SPREAD ? i : 0); /* the i-th CPU we may use, mod the cores */
         CHECK_PT(pthread_create(&w[i].id, NULL, worker, &w[i]));
     }
     start_line_wait(&g.start);
@@ -201,7 +200,7 @@ static const char *ratio(double a, double b)
 
 int main(int argc, char **argv)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long cores = cpu_count();
     int64_t duration = 40 * NS_PER_MS;
     long repeat = 5, max_threads = 2 * cores, spin = FMUTEX_SPIN;
     const struct cli_opt opts[] = {

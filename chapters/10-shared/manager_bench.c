@@ -21,7 +21,7 @@
  * the cost of one put+get when P processes share the queue. The
  * queue and the pipe do --pairs x 10 each, to run long enough to time. Each point is
  * the median of --repeat runs, round robin over the three; P goes from 1 to twice the
- * cores.
+ * cores (every count to 8, then common.h's sweep_next: 12, 16, 24, 32 ...).
  *
  * Run:  ./manager_bench [--pairs 2000] [--size 64] [--repeat 5] [--data FILE]
  * Look for: the manager at ten microseconds or more per pair, far above the pipe and further
@@ -104,7 +104,7 @@ static double run(enum transport t, struct setup *s, int procs, long n)
 
 int main(int argc, char **argv)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long cores = cpu_count();
     long npairs = 2000, repeat = 5;
     const struct cli_opt opts[] = {
         { "pairs", CLI_INT, &npairs, "put+get pairs per process through the manager (x10 for the others)", 1,
@@ -127,7 +127,7 @@ int main(int argc, char **argv)
     double res[MAX_PROCS + 1][NT][3];
     printf("µs per put+get of %ld bytes (wall time / all pairs; median of %ld)\n%6s %10s %10s %10s %14s %14s\n",
            g_size, repeat, "procs", "manager", "queue", "pipe", "manager/queue", "manager/pipe");
-    for (long p = 1; p <= max_procs; p++) {
+    for (long p = 1; p <= max_procs; p = sweep_next((int)p, (int)cores, (int)max_procs)) {
         double v[NT][101];
         for (long r = 0; r < repeat; r++)
             for (int t = 0; t < NT; t++)
@@ -141,7 +141,7 @@ int main(int argc, char **argv)
     }
     for (int t = 0; t < NT; t++) {
         data_block(f, tname[t], cols);
-        for (long p = 1; p <= max_procs; p++)
+        for (long p = 1; p <= max_procs; p = sweep_next((int)p, (int)cores, (int)max_procs))
             data_row(f, "%ld %.3f %.3f %.3f\n", p, res[p][t][0], res[p][t][1], res[p][t][2]);
     }
     data_close(f);

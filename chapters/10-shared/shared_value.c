@@ -28,9 +28,9 @@
  * slices nothing is lost either way; the default lock (one for the whole array, taken
  * for every item) only costs time, and lock=False is the right call.
  *
- * With --data it also sweeps P from 1 to twice the cores (past the cores a process
- * holding the lock can be preempted, and the others wait for it) and writes one block
- * per mode: processes, ns per addition (median, p10, p90), % of updates lost (median).
+ * With --data it also sweeps P from 1 to twice the cores, at most 64 (common.h's
+ * sweep_next; past the cores a process holding the lock can be preempted, and the
+ * others wait for it) and writes one block per mode: processes, ns per addition (median, p10, p90), % of updates lost (median).
  *
  * Run:  ./shared_value [--procs P] [--iterations 200000] [--repeat 3] [--data FILE]
  * Look for: "lost" above 0 for lock=False *and* for Value; exact totals for get_lock()
@@ -137,7 +137,7 @@ static double lost_pct(long got, long expected)
 
 int main(int argc, char **argv)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long cores = cpu_count();
     long procs = cores < 2 ? 2 : cores, iterations = 200000, repeat = 3;
     const struct cli_opt opts[] = {
         { "procs", CLI_INT, &procs, "processes adding to the counter (default: the cores, at least 2)", 1,
@@ -182,7 +182,7 @@ int main(int argc, char **argv)
     printf("\n");
     long max_procs = 2 * cores < MAX_PROCS ? 2 * cores : MAX_PROCS;
     double res[MAX_PROCS + 1][NMODES][4];
-    for (long p = 1; p <= max_procs; p++) {
+    for (long p = 1; p <= max_procs; p = sweep_next((int)p, (int)cores, (int)max_procs)) {
         double lost[NMODES][101];
         for (long r = 0; r < repeat; r++)
             for (int m = 0; m < NMODES; m++) {
@@ -205,7 +205,7 @@ int main(int argc, char **argv)
                                         "lost (%): updates lost, median", NULL };
     for (int m = 0; m < NMODES; m++) {
         data_block(f, mode_key[m], cols);
-        for (long p = 1; p <= max_procs; p++)
+        for (long p = 1; p <= max_procs; p = sweep_next((int)p, (int)cores, (int)max_procs))
             data_row(f, "%ld %.2f %.2f %.2f %.3f\n", p, res[p][m][0], res[p][m][1], res[p][m][2], res[p][m][3]);
     }
     data_close(f);

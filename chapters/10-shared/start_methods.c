@@ -174,7 +174,7 @@ int main(int argc, char **argv)
     }
     idle_threads(0);
 
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long cores = cpu_count();
     long page = sysconf(_SC_PAGESIZE), free_mib = sysconf(_SC_AVPHYS_PAGES) * (page / 1024) / 1024;
     if (max_mib > free_mib / 4) /* leave the machine room to breathe */
         max_mib = free_mib / 4;

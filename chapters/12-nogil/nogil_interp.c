@@ -126,7 +126,7 @@ static int64_t run(enum build b, int threads, uint64_t n, bool mortal, uint64_t 
 
 int main(int argc, char **argv)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long cores = cpu_count();
     double work_m = 0.6 * (double)cores;
     long max_threads = cores < 4 ? 4 : cores > 64 ? 64 : cores, repeat = 3;
     bool mortal = false;
@@ -148,7 +148,7 @@ int main(int argc, char **argv)
         die("calloc");
     run(B_GIL, 1, n / 4 + 1, mortal, &sum); /* a warm-up, not kept */
     for (size_t r = 0; r < nr; r++)
-        for (int t = 1; t <= (int)nt; t++)
+        for (int t = 1; t <= (int)nt; t = sweep_next(t, (int)cores, (int)nt))
             for (int b = 0; b < NBUILDS; b++) {
                 int64_t ns = run((enum build)b, t, n, mortal, &sum);
                 if (r == 0 && t == 1 && b == 0)
@@ -163,7 +163,7 @@ int main(int argc, char **argv)
            "runs%s\n", work_m, cores, repeat, mortal ? "; the constant is mortal" : "");
     printf("  %7s %10s %10s %10s | %9s %9s %9s\n", "threads", "GIL ms", "atomic ms", "biased ms", "GIL x",
            "atomic x", "biased x");
-    for (int t = 1; t <= (int)nt; t++) {
+    for (int t = 1; t <= (int)nt; t = sweep_next(t, (int)cores, (int)nt)) {
         for (int b = 0; b < NBUILDS; b++)
             med[b][t - 1] = summarize(&wall[((size_t)b * nt + (size_t)t - 1) * nr], nr).median;
         printf("  %7d %10.1f %10.1f %10.1f | %8.2fx %8.2fx %8.2fx\n", t, med[B_GIL][t - 1], med[B_ATOMIC][t - 1],
@@ -184,7 +184,7 @@ int main(int argc, char **argv)
         "overhead_biased (%)", "cores (count)", NULL,
     };
     data_block(data, "wall time vs threads", cols);
-    for (int t = 1; t <= (int)nt; t++)
+    for (int t = 1; t <= (int)nt; t = sweep_next(t, (int)cores, (int)nt))
         data_row(data, "%d %.3f %.3f %.3f %.1f %.1f %ld\n", t, med[B_GIL][t - 1], med[B_ATOMIC][t - 1],
                  med[B_BIASED][t - 1], ov_atomic, ov_biased, cores);
     data_close(data);

@@ -93,7 +93,7 @@ static void body(int i, void *arg)
 
 int main(int argc, char **argv)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long cores = cpu_count();
     long pairs = 2000000, max_threads = cores < 2 ? 2 : cores > TEAM_MAX ? TEAM_MAX : cores, repeat = 3;
     bool race = false;
     const struct cli_opt opts[] = {
@@ -118,7 +118,7 @@ int main(int argc, char **argv)
     struct rc_obj shared;
 
     for (size_t rep = 0; rep < nr; rep++) {
-        for (int t = 1; t <= (int)nt; t++) {
+        for (int t = 1; t <= (int)nt; t = sweep_next(t, (int)cores, (int)nt)) {
             for (int w = 0; w < nways; w++) {
                 rc_init(&shared, &main_thread, w == PLAIN_SHARED ? early_free : no_dealloc, NULL);
                 if (w == IMMORTAL)
@@ -147,7 +147,7 @@ int main(int argc, char **argv)
     for (int w = 0; w < nways; w++)
         printf(" %14s", way_name[w]);
     printf("\n");
-    for (int t = 1; t <= (int)nt; t++) {
+    for (int t = 1; t <= (int)nt; t = sweep_next(t, (int)cores, (int)nt)) {
         printf("  %7d", t);
         for (int w = 0; w < nways; w++) {
             med[w][t - 1] = summarize(&ns[((size_t)w * nt + (size_t)t - 1) * nr], nr).median;
@@ -163,7 +163,7 @@ int main(int argc, char **argv)
                med[ATOMIC_SHARED][nt - 1] / med[ATOMIC_OWN][nt - 1], med[BIASED_SHARED][nt - 1] / med[BIASED_OWN][nt - 1]);
     printf("every count came back to 1 (the immortal one was never written)\n");
     if (race) {
-        for (int t = 1; t <= (int)nt; t++)
+        for (int t = 1; t <= (int)nt; t = sweep_next(t, (int)cores, (int)nt))
             printf("plain count on a shared object, %d thread%s: ended %ld away from 1 over %ld runs%s\n", t,
                    t > 1 ? "s" : "", lost[t - 1], repeat, t > 1 ? " (the race)" : "");
         printf("plain count on a shared object: it reached 0 %ld times while every thread still held a reference "
@@ -179,7 +179,7 @@ int main(int argc, char **argv)
         "cores (count)", NULL,
     };
     data_block(data, "cost per pair vs threads", cols);
-    for (int t = 1; t <= (int)nt; t++) {
+    for (int t = 1; t <= (int)nt; t = sweep_next(t, (int)cores, (int)nt)) {
         data_row(data, "%d", t);
         for (int w = 0; w < NWAYS; w++) {
             if (w < nways)

@@ -139,7 +139,7 @@ static long litmus_run(enum order order, long trials)
 
 int main(int argc, char **argv)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long cores = cpu_count();
     long incs = 2000000, max_threads = cores < 2 ? 2 : cores > TEAM_MAX ? TEAM_MAX : cores, repeat = 3, trials = 200000;
     const struct cli_opt opts[] = {
         { "incs", CLI_INT, &incs, "increments per thread and run", 1000, 1000000000, "100000", NULL },
@@ -158,7 +158,7 @@ int main(int argc, char **argv)
     if (!ns)
         die("calloc");
     for (size_t r = 0; r < nr; r++)
-        for (int t = 1; t <= (int)nt; t++)
+        for (int t = 1; t <= (int)nt; t = sweep_next(t, (int)cores, (int)nt))
             for (int w = 0; w < NWAYS; w++) {
                 struct incs a = { (enum way)w, incs };
                 atomic_store(&g_one, 0);
@@ -176,7 +176,7 @@ int main(int argc, char **argv)
     for (int w = 0; w < NWAYS; w++)
         printf(" %12s", way_name[w]);
     printf(" %12s\n", "lost (plain one)");
-    for (int t = 1; t <= (int)nt; t++) {
+    for (int t = 1; t <= (int)nt; t = sweep_next(t, (int)cores, (int)nt)) {
         printf("  %7d", t);
         for (int w = 0; w < NWAYS; w++) {
             med[w][t - 1] = summarize(&ns[((size_t)w * nt + (size_t)t - 1) * nr], nr).median;
@@ -214,7 +214,7 @@ int main(int argc, char **argv)
         "plain_one (ns): lossy", "lost (%): plain_one's lost updates", "cores (count)", NULL,
     };
     data_block(data, "ns per increment vs threads", cols);
-    for (int t = 1; t <= (int)nt; t++) {
+    for (int t = 1; t <= (int)nt; t = sweep_next(t, (int)cores, (int)nt)) {
         data_row(data, "%d", t);
         for (int w = 0; w < NWAYS; w++)
             data_row(data, " %.3f", med[w][t - 1]);

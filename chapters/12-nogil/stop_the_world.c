@@ -106,7 +106,7 @@ static void measure(int n, long stops, int64_t ccall, bool detach, double *pause
 
 int main(int argc, char **argv)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long cores = cpu_count();
     long stops = 200, max_threads = 2 * cores < 4 ? 4 : 2 * cores;
     int64_t ccall = 5 * NS_PER_MS;
     const struct cli_opt opts[] = {
@@ -130,7 +130,7 @@ int main(int argc, char **argv)
     data_block(data, "pause vs threads", cols);
     printf("part 1: the pause to stop T running threads, %ld stops each (%ld cores)\n", stops, cores);
     printf("  %7s %11s %11s %11s %11s\n", "threads", "median µs", "p10 µs", "p90 µs", "max µs");
-    for (int t = 1; t <= (int)max_threads; t++) {
+    for (int t = 1; t <= (int)max_threads; t = sweep_next(t, (int)cores, (int)max_threads)) {
         measure(t, stops, 0, false, pause);
         struct summary s = summarize(pause, (size_t)stops);
         printf("  %7d %10.1f %10.1f %10.1f %10.1f%s\n", t, s.median, s.p10, s.p90, s.max,

@@ -211,7 +211,7 @@ static double pass_cost(enum pass how, size_t size, long messages)
 
 int main(int argc, char **argv)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long cores = cpu_count();
     double work_m = 0.6 * (double)cores;
     long max_workers = cores < 4 ? 4 : cores > 64 ? 64 : cores, repeat = 3, messages = 2000, starts = 200;
     const struct cli_opt opts[] = {
@@ -237,7 +237,7 @@ int main(int argc, char **argv)
         die("calloc");
     run_threads(1, job / 4 + 1, true, &sum); /* a warm-up */
     for (size_t r = 0; r < nr; r++)
-        for (int n = 1; n <= (int)nw; n++)
+        for (int n = 1; n <= (int)nw; n = sweep_next(n, (int)cores, (int)nw))
             for (int w = 0; w < NWAYS; w++) {
                 int64_t ns = w == PROCS ? process_split_sum(job, n, proc_slice, NULL, &sum)
                                         : run_threads(n, job, w == INTERPS, &sum);
@@ -268,7 +268,7 @@ int main(int argc, char **argv)
         base = summarize(pool, NWAYS * nr).median;
         free(pool);
     }
-    for (int n = 1; n <= (int)nw; n++) {
+    for (int n = 1; n <= (int)nw; n = sweep_next(n, (int)cores, (int)nw)) {
         for (int w = 0; w < NWAYS; w++)
             med[w][n - 1] = n == 1 ? base : summarize(&ms[((size_t)w * nw + (size_t)n - 1) * nr], nr).median;
         printf("  %7d %16.1f %16.1f %16.1f | %8.2fx %8.2fx %8.2fx\n", n, med[0][n - 1], med[1][n - 1], med[2][n - 1],

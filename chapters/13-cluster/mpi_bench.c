@@ -4,8 +4,9 @@
  * starting it and talking to it cost?
  *
  * The job is chapter 03's pool_bench part 2 (mix64 hashes of --work million numbers,
- * cut into --tasks tasks), run three ways for P = 1 to --max-ranks processes (the
- * number of cores, then past it):
+ * 60 per core, cut into --tasks tasks, 24 per core), run three ways for P = 1 to
+ * --max-ranks processes (the number of cores, then past it to twice it; past 8,
+ * common.h's sweep_next picks 12, 16, 24, 32 ...):
  *   static   an MPI job of P ranks, MPI_Scatter / MPI_Gather of P equal slices;
  *   dynamic  an MPI job of P ranks, rank 0 dealing the tasks to the P - 1 others;
  *   pool     chapter 03's fork pool of P workers, pool_map with one task per slice.
@@ -22,7 +23,7 @@
  * Every total must equal every other. Medians of --repeat runs, made round robin (each
  * run goes through every P, MPI then pool), so a slow spell hits all points alike.
  *
- * Run:  ./mpi_bench [--max-ranks 4] [--work 120] [--repeat 5] [--data FILE]
+ * Run:  ./mpi_bench [--max-ranks 2*cores] [--work 60*cores] [--repeat 5] [--data FILE]
  * Look for: static and the pool both near min(P, cores) times faster; dynamic behind
  * (rank 0 deals, and polls while it waits: whenever it shares a core with a worker, a
  * task waits for a time slice); past the cores, MPI's polling ranks taking turns with
@@ -100,7 +101,7 @@ static void one_job(const struct job *job, long trips, long cores)
     struct summary rt = { 0 };
     if (size == 2 && (one_cpu || cores >= 2)) {
         if (!one_cpu)
-            pin_to_cpu(rank); /* one rank per core */
+            pin_to_cpu(cpu_nth(rank)); /* one rank per core */
         rt = mpi_trips(rank, one_cpu ? 20 : trips); /* on one core, each takes milliseconds */
     }
     if (rank == 0)
@@ -142,7 +143,7 @@ static struct point mpi_point(int p, bool one_cpu, char **argv, int64_t timeout)
     cpu_set_t all;
     CHECK_SYS(sched_getaffinity(0, sizeof all, &all));
     if (one_cpu)
-        pin_to_cpu(0);
+        pin_to_cpu(cpu_nth(0));
     struct launch_end end;
     launch_self(p, NULL, argv, timeout, true, &end);
     CHECK_PT(pthread_setaffinity_np(pthread_self(), sizeof all, &all));
@@ -170,13 +171,14 @@ enum { MPI2, MPI1, POOL2, POOL1, NTRIPS }; /* round trips: MPI or pool, on two c
 
 int main(int argc, char **argv)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    long max_ranks = cores < 32 ? 2 * cores : 64, work = 60 * cores, tasks = 48, trips = 2000, repeat = 5;
+    long cores = cpu_count();
+    long max_ranks = cores < 32 ? 2 * cores : 64, work = 60 * cores, tasks = 24 * cores, trips = 2000, repeat = 5;
     int64_t timeout = 60 * NS_PER_S;
     const struct cli_opt opts[] = {
         { "max-ranks", CLI_INT, &max_ranks, "largest job (ranks, workers)", 2, 64, "2", NULL },
         { "work", CLI_INT, &work, "the job, in millions of hashes", 1, 100000, "4", NULL },
-        { "tasks", CLI_INT, &tasks, "tasks the dynamic map and the pool deal out", 1, 10000, NULL, NULL },
+        { "tasks", CLI_INT, &tasks, "tasks the dynamic map and the pool deal out, 24 per core", 1, 100000, NULL,
+          NULL },
         { "trips", CLI_INT, &trips, "round trips measured (MPI across cores, pool)", 10, 1000000, "20", NULL },
         { "repeat", CLI_INT, &repeat, "runs per point (the median is kept)", 1, 100, "1", NULL },
         { "timeout", CLI_DURATION, &timeout, "how long one MPI job may take", NS_PER_S, 3600 * NS_PER_S, NULL,
@@ -222,7 +224,7 @@ int main(int argc, char **argv)
            work, tasks, np, np, cores, lib);
     fflush(stdout);
     for (long r = 0; r < repeat; r++) {
-        for (int p = 1; p <= np; p++) {
+        for (int p = 1; p <= np; p = sweep_next(p, (int)cores, np)) {
             struct point pt = mpi_point(p, false, argv, timeout);
             AT(STATIC, p, r) = pt.t_static;
             AT(DYNAMIC, p, r) = pt.t_dynamic;
@@ -231,7 +233,7 @@ int main(int argc, char **argv)
                 put_trip(MPI2, r, cores >= 2 ? pt.trip : none);
         }
         put_trip(MPI1, r, mpi_point(2, true, argv, timeout).trip);
-        for (int p = 1; p <= np; p++) {
+        for (int p = 1; p <= np; p = sweep_next(p, (int)cores, np)) {
             uint64_t total;
             AT(POOL, p, r) = pool_job_time(p, &job, &total, &START(1, p, r));
             check_total(total, "the pool", p);
@@ -241,7 +243,7 @@ int main(int argc, char **argv)
                 put_trip(w, r, none);
                 continue;
             }
-            pool_job_trips(w == POOL2 ? 1 : 0, per_run, samples);
+            pool_job_trips(cpu_nth(w == POOL2 ? 1 : 0), per_run, samples);
             put_trip(w, r, summarize(samples, (size_t)per_run));
         }
     }
@@ -255,13 +257,13 @@ int main(int argc, char **argv)
         "dynamic_s (s): median time, rank 0 dealing to P-1 ranks", "dynamic_p10 (s)", "dynamic_p90 (s)",
         "dynamic_x (x): speed-up over static with 1 rank",
         "pool_s (s): median time, chapter 03's pool_map", "pool_p10 (s)", "pool_p90 (s)",
-        "pool_x (x): speed-up, time(1) / time(P)", "cores (count): online CPUs", NULL,
+        "pool_x (x): speed-up, time(1) / time(P)", "cores (count): the CPUs it may use (common.h, cpu_count)", NULL,
     };
     data_block(data, "the job against P", cols1);
     printf("\n%4s %9s %7s   %9s %7s   %9s %7s   (median of %ld; seconds)\n", "P", "static", "x", "dynamic", "x",
            "pool", "x", repeat);
     double one[NWAYS] = { 0 };
-    for (int p = 1; p <= np; p++) {
+    for (int p = 1; p <= np; p = sweep_next(p, (int)cores, np)) {
         struct summary s[NWAYS];
         for (int w = 0; w < NWAYS; w++) {
             s[w] = summarize(&AT(w, p, 0), per);
@@ -305,7 +307,7 @@ int main(int argc, char **argv)
     };
     data_block(data, "starting a job", cols3);
     printf("\nstart of a job, ms (median):");
-    for (int p = 1; p <= np; p++) {
+    for (int p = 1; p <= np; p = sweep_next(p, (int)cores, np)) {
         struct summary sm = summarize(&START(0, p, 0), per), sp = summarize(&START(1, p, 0), per);
         printf("  P=%d: MPI %.1f, pool %.2f;", p, sm.median, sp.median);
         data_row(data, "%d %.3f %.3f %.3f %.4f %.4f %.4f\n", p, sm.median, sm.p10, sm.p90, sp.median, sp.p10,

@@ -77,7 +77,7 @@ void pool_job_trips(int cpu, long trips, double *us)
 {
     cpu_set_t all;
     CHECK_SYS(sched_getaffinity(0, sizeof all, &all));
-    pin_to_cpu(0);
+    pin_to_cpu(cpu_nth(0));
     struct pool *p = pool_new(1, MAX_MSG);
     pool_task h = pool_apply_async(p, pin_task, &cpu, sizeof cpu);
     if (pool_get(p, h, PATIENCE_S * NS_PER_S, NULL, 0, NULL) != POOL_OK)

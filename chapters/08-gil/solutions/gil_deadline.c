@@ -98,7 +98,7 @@ struct stats {
 static void *hog(void *arg)
 {
     struct stats *s = arg;
-    pin_to_cpu(0);
+    pin_to_cpu(cpu_nth(0));
     uint64_t x = 0;
     int64_t asked = now_ns();
     take(&g_gil, 0);
@@ -124,7 +124,7 @@ static void *hog(void *arg)
 static void *chatty(void *arg)
 {
     struct stats *s = arg;
-    pin_to_cpu(1);
+    pin_to_cpu(cpu_nth(1));
     uint64_t x = 0;
     while (!atomic_load_explicit(&g_stop, memory_order_relaxed)) {
         take(&g_gil, 1);

@@ -53,7 +53,7 @@ static double run(bool batched, long procs, long n, long *total)
 
 int main(int argc, char **argv)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN), procs = cores < 2 ? 2 : cores, n = 200000;
+    long cores = cpu_count(), procs = cores < 2 ? 2 : cores, n = 200000;
     const struct cli_opt opts[] = {
         { "procs", CLI_INT, &procs, "processes adding (default: the cores, at least 2)", 1, 64, NULL, NULL },
         { "iterations", CLI_INT, &n, "additions per process", 1, 100000000, "20000", NULL },

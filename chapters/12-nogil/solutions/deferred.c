@@ -76,7 +76,7 @@ static void body(int i, void *arg)
 
 int main(int argc, char **argv)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long cores = cpu_count();
     double work_m = 0.6 * (double)cores;
     long max_threads = cores < 2 ? 2 : cores > TEAM_MAX ? TEAM_MAX : cores, repeat = 3;
     const struct cli_opt opts[] = {
