@@ -67,7 +67,8 @@ ifneq ($(C_MEASURE),)
 	+@stale="$$($(PYTHON) python/compare.py stale $(DATA) $(C_MEASURE))"; \
 	  if [ -n "$$stale" ]; then echo "compare: measured on another machine, measuring again:" $$stale; fi; \
 	  $(MAKE) -s --no-print-directory -f mk/plots.mk $$(for p in $$stale; do printf -- '-W %s ' "$$p"; done) \
-	    $(foreach e,$(C_MEASURE),$(DATA)/$(e).dat)
+	    $(foreach e,$(C_MEASURE),$(DATA)/$(e).dat); \
+	  rc=$$?; rm -f build/plots-plan-*; exit $$rc
 endif
 
 # the interpreter: a stamp that changes only when $(PYTHON) or its version does

@@ -2,6 +2,7 @@
 # built (it needs MPICH)
 ifneq ($(wildcard chapters/13-cluster/mpi_bench),)
 $(eval $(call experiment,13-cluster,mpi_bench,chapter 03's job on MPI against the pool))
+mpi_bench_TIME := work:10
 $(eval $(call figure,mpi_speedup,mpi_bench))
 $(eval $(call figure,mpi_costs,mpi_bench))
 else
