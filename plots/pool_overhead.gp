@@ -23,11 +23,9 @@ if (wb_py) {
     stats py index 1 using 1 nooutput
     pytrip = STATS_max
     set title "What a pool task costs: time per item of a map (CPython's Pool dashed)"
-    set label 1 at 1.2, (pytrip > trip ? trip / 1.9 : trip * 1.6)
+    set label 1 at 24, (pytrip > trip ? trip / 1.9 : trip * 1.6)
     set label 2 sprintf("CPython's round trip: %.0f µs", pytrip) at 1.2, (pytrip > trip ? pytrip * 1.6 : pytrip / 1.9) left font ",11" textcolor rgb "#D55E00"
     PY = sprintf(", pytrip with lines lt 2 dt 3 notitle, '%s' index 0 using 1:2:3:4 with yerrorlines lt 2 dt 2 pt 6 title 'CPython: Pool(2).map(f, items, chunksize)'", py)
 }
 plot trip with lines lt 7 dt 3 notitle, \
-     10 with lines lt 5 dt 2 title "goal: unbatched task ≤ 10 µs", \
-     1 with lines lt 6 dt 2 title "goal: batched well under 1 µs", \
      data index 0 using 1:2:3:4 with yerrorlines lt 1 title "a map over the items: median, 10th-90th percentile" @PY
