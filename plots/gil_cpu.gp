@@ -15,7 +15,7 @@ cores = STATS_max
 
 set multiplot layout 1, 2 title "A CPU-bound job split over T threads: the GIL lets one run at a time" font ",15"
 set xrange [0.6:maxt + 0.4]
-set xtics 1
+eval wb_counttics(maxt)
 set xlabel "threads (or processes) T"
 set arrow 1 from cores, graph 0 to cores, graph 1 nohead dt 2 lc rgb "#777777"
 set label 1 sprintf("%d cores", cores) at cores, graph 0.04 offset 0.6, 0 font ",10" textcolor rgb "#555555"

@@ -13,20 +13,22 @@ label(m) = m == 0 ? "lock per addition" : m == 1 ? "lock around the loop (the le
 
 set multiplot layout 1, 2 title "Making a shared counter exact: time per addition" font ",15"
 set xrange [0.7:maxt + 0.3]
-set xtics 1
+eval wb_counttics(maxt)
 set xlabel "threads"
 set logscale y 10
 set yrange [0.1:1000]
 set ylabel "ns per addition (wall time / all additions)"
 set key top left
 
-set title "threads spread over the cores" font ",13"
+set title sprintf("threads spread over the %d cores (grey line)", wb_cores) font ",13"
+set arrow 1 from wb_cores, graph 0 to wb_cores, graph 1 nohead dt 2 lc rgb "#777777"
 PY = wb_py ? sprintf(", for [m=0:3] '%s' index m using 1:2:3:4 with yerrorlines lt m+1 dt 2 pt 6 title (m == 2 ? '' : 'CPython: '.label(m))", py) : ""
 if (wb_py) { set key top left font ",9" spacing 0.85; set yrange [0.1:3e5] }
 plot for [m=0:3] data index m using 1:2:3:4 with yerrorlines lt m+1 title label(m) @PY
 
 unset label 999
-set title "all threads on one core (CPU 0)" font ",13"
+set title "all threads on one core" font ",13"
+unset arrow 1
 set ylabel ""
 PY = wb_py ? sprintf(", for [m=0:3] '%s' index 4+m using 1:2:3:4 with yerrorlines lt m+1 dt 2 pt 6 notitle", py) : ""
 plot for [m=0:3] data index 4+m using 1:2:3:4 with yerrorlines lt m+1 notitle @PY

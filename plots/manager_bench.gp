@@ -10,7 +10,7 @@ label(t) = t == 0 ? "manager (a round trip to the server per call)" : t == 1 ? "
 
 set title "put + get on one queue shared by P processes"
 set xrange [0.7:maxp + 0.3]
-set xtics 1
+eval wb_counttics(maxp)
 set xlabel "processes sharing the queue"
 set logscale y 10
 set ylabel "µs per put+get (wall time / all pairs)"

@@ -29,7 +29,7 @@ set title "starting a job of P processes" font ",13"
 set ylabel "ms, log scale"
 set xlabel "processes P"
 set xrange [0.5:maxp + 0.5]
-set xtics 1
+eval wb_counttics(maxp)
 set yrange [0.1:*]
 set grid xtics ytics
 set key top left

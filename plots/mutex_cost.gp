@@ -9,13 +9,13 @@ load system("dirname '".ARG0."'")."/style.gp"
 
 stats data using 1 nooutput
 maxt = STATS_max
-cores = int(system(sprintf("sed -n 's/^# machine: .*, \\([0-9]*\\) cores.*/\\1/p' '%s' | head -n 1", data)))
+cores = wb_cores # (style.gp: from the machine line)
 label(k) = k == 0 ? "naive futex (2 states)" : k == 1 ? "futex (3 states)" : k == 2 ? "futex, spinning" : \
            k == 3 ? "pthread\\_mutex" : "spinlock (test and test-and-set)"
 
 set multiplot layout 1, 2 title "One lock+unlock pair on a shared counter: five locks" font ",15"
 set xrange [0.7:maxt + 0.3]
-set xtics 1
+eval wb_counttics(maxt)
 set xlabel "threads"
 set logscale y 10
 set yrange [3:3000]

@@ -12,7 +12,7 @@ calls(c) = c > 0 ? c : 0.2
 
 set title "How often each futex lock asks the kernel"
 set xrange [0.7:maxt + 0.3]
-set xtics 1
+eval wb_counttics(maxt)
 set xlabel "threads"
 set logscale y 10
 set yrange [0.1:1e9]

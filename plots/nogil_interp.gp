@@ -26,7 +26,7 @@ ovhi = ova > ovb ? ova : ovb
 set multiplot layout 1, 2 title "One interpreter, three builds: with the GIL, and free-threaded" font ",15" \
     margins 0.07, 0.98, 0.2, 0.88 spacing 0.09, 0
 set xrange [0.6:maxt + 0.4]
-set xtics 1
+eval wb_counttics(maxt)
 set xlabel "threads sharing a fixed job"
 set ylabel "speed-up over one thread of the same build (x)"
 set yrange [0:cores + 0.8]

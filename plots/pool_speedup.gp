@@ -12,7 +12,7 @@ cores = STATS_max
 
 set multiplot layout 1, 2 title "One CPU-bound job mapped over pools of 1 to W workers" font ",15"
 set xrange [0.5:maxw + 0.5]
-set xtics 1
+eval wb_counttics(maxw)
 set xlabel "workers W"
 set arrow 1 from cores, graph 0 to cores, graph 1 nohead dt 2 lc rgb "#777777"
 set label 1 sprintf("%d cores", cores) at cores, graph 0.04 offset 0.6, 0 font ",10" textcolor rgb "#555555"

@@ -39,6 +39,10 @@ plot for [i=0:nb-1] data index i using 1:3:4 with filledcurves lc lc_of(i) notit
 unset label 999 # the caption once is enough
 set ylabel "races that lost at least one update (%)"
 set yrange [0:105]
+# the same key, in the middle, where every curve is at 0 or 100 %
+set key at graph 0.04, graph 0.8 left top
+# (CPython's series, dashed, are named in the left panel's key)
+if (wb_py) { set key font ",10"; set label 3 "dashed, open symbols: CPython,\nas in the left panel's key" at graph 0.04, graph 0.5 left font ",9" textcolor rgb "#555555" }
 PY = wb_py ? sprintf(", for [i=0:pynb-1] '%s' index i using 1:5 with linespoints lt 4+i dt 2 pt 6+2*i ps 1.3 notitle", py) : ""
-plot for [i=0:nb-1] data index i using 1:5 with linespoints lt lc_of(i) dt dt_of(i) notitle @PY
+plot for [i=0:nb-1] data index i using 1:5 with linespoints lt lc_of(i) dt dt_of(i) title blocktitle(i) @PY
 unset multiplot

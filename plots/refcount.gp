@@ -10,7 +10,7 @@ maxt = STATS_max
 raced = system(sprintf("awk '!/^#/ && NF && $8 != \"NaN\" {n++} END {print n + 0}' '%s'", data)) + 0
 set title "One incref + decref: what the GIL's plain count becomes without the GIL"
 set xrange [0.7:maxt + 0.3]
-set xtics 1
+eval wb_counttics(maxt)
 set xlabel "threads, each doing increfs and decrefs"
 set logscale y 10
 set ylabel "ns per incref+decref, per thread (median; log scale)"

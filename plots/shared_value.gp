@@ -7,13 +7,13 @@ load system("dirname '".ARG0."'")."/style.gp"
 
 stats data using 1 nooutput
 maxp = STATS_max
-cores = int(system(sprintf("sed -n 's/^# machine: [^,]*, \\([0-9]*\\) core.*/\\1/p' '%s'", data)))
+cores = wb_cores # (style.gp: from the machine line)
 label(m) = m == 0 ? "lock=False: v.value += 1" : m == 1 ? "Value (lock per access): v.value += 1" : \
            m == 2 ? "with v.get\\_lock(): v.value += 1" : "atomic add (no Python equivalent)"
 
 set multiplot layout 1, 2 title "Processes adding 1 to one counter in shared memory (Value)" font ",15"
 set xrange [0.7:maxp + 0.3]
-set xtics 1
+eval wb_counttics(maxp)
 set xlabel "processes adding at once"
 set arrow 1 from cores + 0.5, graph 0 to cores + 0.5, graph 1 nohead dt 3 lc rgb "#888888"
 set label 1 "more processes than cores" at cores + 0.6, graph 0.04 left font ",10" textcolor rgb "#666666"

@@ -17,7 +17,7 @@ maxpct = STATS_max
 set multiplot layout 1, 2 title "What a shared word costs without a GIL" font ",15" \
     margins 0.07, 0.98, 0.2, 0.88 spacing 0.09, 0
 set xrange [0.7:maxt + 0.3]
-set xtics 1
+eval wb_counttics(maxt)
 set xlabel "threads, each incrementing"
 set logscale y 10
 set ylabel "ns per increment, per thread (median; log scale)"

@@ -16,7 +16,7 @@ ccall_ms = STATS_max / 1000
 set multiplot layout 1, 2 title "Stopping the world: every thread parked at a safe point" font ",15" \
     margins 0.07, 0.98, 0.2, 0.88 spacing 0.09, 0
 set xrange [0.6:maxt + 0.4]
-set xtics 1
+eval wb_counttics(maxt)
 set xlabel "running threads (ticks of about 40 ns, a safe point after each)"
 set logscale y 10
 set ylabel "pause, µs: request to all parked (log scale)"

@@ -33,10 +33,19 @@ set linetype 6 lc rgb "#56B4E9" lw 2 pt 15 ps 1.3
 set linetype 7 lc rgb "#000000" lw 2 pt 3  ps 1.1
 set linetype cycle 7
 
+# the tics of an axis of counts (threads, processes) that goes up to m: every count up to
+# 12, then 1 and a round step (the sweeps follow the machine: m is often twice its
+# cores). A figure says   eval wb_counttics(maxt)
+wb_countstep(m) = m <= 12 ? 1 : m <= 24 ? 2 : m <= 48 ? 4 : m <= 96 ? 8 : 16
+wb_counttics(m) = sprintf("set xtics %d; %s", wb_countstep(m), wb_countstep(m) > 1 ? "set xtics add ('1' 1)" : "")
+
 # the caption, from the data file's header lines "# machine: ..." and "# date: ..."
 wb_header_of(file, key) = system(sprintf("sed -n 's/^# %s: //p' '%s' | head -n 1", key, file))
 wb_header(key) = wb_header_of(data, key)
 wb_caption = "Measured on ".wb_header("machine")."  ·  ".wb_header("date")
+# the cores the sweeps followed (common/cpus.c), from the machine line: "2 cores",
+# "1 core (of 2 online)", "16 cores (WB_CORES; 2 usable)"
+wb_cores = int(system(sprintf("sed -n 's/^# machine: [^,]*, \\([0-9]*\\) core.*/\\1/p' '%s' | head -n 1", data)))
 
 # CPython beside C (make compare, mk/compare.mk): a figure script that was given a third
 # argument, the CPython data file python/NN_name.py wrote (<experiment>_py.dat, the C

@@ -21,7 +21,7 @@ p1 = STATS_max
 set multiplot layout 1, 3 title "One GIL per interpreter (PEP 684): like processes to run, like threads to start" \
     font ",15" margins 0.06, 0.98, 0.2, 0.88 spacing 0.07, 0
 set xrange [0.6:maxw + 0.4]
-set xtics 1
+eval wb_counttics(maxw)
 set xlabel "workers sharing a CPU-bound job"
 set ylabel "speed-up over one worker (x)"
 set yrange [0:cores + 0.8]
