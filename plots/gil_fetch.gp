@@ -15,6 +15,9 @@ set logscale x 2
 set logscale y 10
 set xlabel "fetcher threads N"
 set ylabel "time to fetch every page (ms, log scale)"
+# (both panels on one scale, a decade below the fastest run: the keys sit under the
+# model lines, not across them)
+set yrange [0.1:1000]
 set key bottom left
 set title "fetch only: the threads wait, and waiting overlaps" font ",12"
 PY = wb_py ? sprintf(", '%s' using 1:2:3:4 with yerrorlines lt 1 dt 2 pt 6 title 'CPython (median, p10-p90)'", py) : ""

@@ -21,6 +21,7 @@ set grid noxtics
 set key top left
 set style fill solid 0.85 border -1
 w = 0.27
+set label 3 "(%): the busier thread's share of the pairs (50% is fair)" at graph 0.02, graph 0.69 left font ",10" textcolor rgb "#555555"
 PY = ""
 if (wb_py) {
     # CPython's Lock (its row 0) and RLock (row 3) as two more groups on the right

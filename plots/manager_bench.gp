@@ -13,8 +13,11 @@ set xrange [0.7:maxp + 0.3]
 eval wb_counttics(maxp)
 set xlabel "processes sharing the queue"
 set logscale y 10
-set ylabel "µs per put+get (wall time / all pairs)"
-set yrange [0.01:1000]
+set ylabel "µs per put+get (wall time / all pairs; log scale)"
+# a decade above the slowest point, for the key
+set yrange [0.01:1e4]
 set format y "%g"
 set key top left
+set arrow 1 from wb_cores + 0.5, graph 0 to wb_cores + 0.5, graph 1 nohead dt 3 lc rgb "#888888"
+set label 1 "more processes than cores" at wb_cores + 0.6, graph 0.04 left font ",10" textcolor rgb "#666666"
 plot for [t=0:2] data index t using 1:2:3:4 with yerrorlines lt t+1 title label(t)

@@ -12,7 +12,7 @@ set multiplot layout 1, 2 title "What MPI costs on one machine, against chapter 
 set title "one 8-byte task there and back" font ",13"
 set logscale y 10
 set format y "10^{%T}"
-set ylabel "round trip (µs), log scale"
+set ylabel "round trip (µs, log scale)"
 set xrange [-0.6:3.6]
 set yrange [0.1:*]
 set offsets 0, 0, graph 0.15, 0
@@ -26,7 +26,7 @@ plot data index 1 using 1:2 with boxes lt 1 title "median", \
 
 unset label 999 # the caption once is enough
 set title "starting a job of P processes" font ",13"
-set ylabel "ms, log scale"
+set ylabel "time to start (ms, log scale)"
 set xlabel "processes P"
 set xrange [0.5:maxp + 0.5]
 eval wb_counttics(maxp)

@@ -32,7 +32,7 @@ plot for [k=0:4] data index k using 1:2:3:4 with yerrorlines lt k+1 title label(
 unset label 999
 unset arrow 1
 unset label 1
-set title "one core: every thread on CPU 0" font ",13"
+set title "one core: every thread on one CPU" font ",13"
 set ylabel ""
 plot for [k=0:4] data index 5+k using 1:2:3:4 with yerrorlines lt k+1 notitle
 unset multiplot

@@ -28,5 +28,7 @@ unset logscale y
 set title "what the writer got done" font ",13"
 set yrange [0:*]
 set ylabel "write locks taken in one run of ".runs
-plot for [b=0:1] data index b using 1:5 with linespoints lt b+1 notitle
+# the same key, on the right where neither line runs
+set key at graph 0.97, graph 0.62 right top
+plot for [b=0:1] data index b using 1:5 with linespoints lt b+1 title label(b)
 unset multiplot

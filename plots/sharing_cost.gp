@@ -15,7 +15,7 @@ stats data index 1 using 4 nooutput
 maxpct = STATS_max
 
 set multiplot layout 1, 2 title "What a shared word costs without a GIL" font ",15" \
-    margins 0.07, 0.98, 0.2, 0.88 spacing 0.09, 0
+    margins 0.07, 0.98, 0.2, 0.84 spacing 0.09, 0
 set xrange [0.7:maxt + 0.3]
 eval wb_counttics(maxt)
 set xlabel "threads, each incrementing"
@@ -23,6 +23,7 @@ set logscale y 10
 set ylabel "ns per increment, per thread (median; log scale)"
 set yrange [0.1:1000]
 set key top left font ",10" spacing 1
+set title "the price of an increment" font ",13"
 plot data index 0 using 1:2 with linespoints lt 3 title "plain (load, add, store), own cache line", \
      ''   index 0 using 1:3 with linespoints lt 3 dt 2 title "plain, own word in a shared line (false sharing)", \
      ''   index 0 using 1:8 with linespoints lt 5 dt 3 title "plain, one word for all: fast and wrong (updates lost)", \
@@ -33,6 +34,7 @@ plot data index 0 using 1:2 with linespoints lt 3 title "plain (load, add, store
 
 unset label 999
 unset logscale y
+set title "the store-buffer litmus test: both loads before both stores?" font ",13"
 set xrange [-0.6:2.6]
 set xtics ("no fence" 0, "mfence between" 1, "seq\\_cst store, load" 2) scale 0
 set xlabel "x = 1; r1 = y   ||   y = 1; r2 = x"

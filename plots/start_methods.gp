@@ -24,8 +24,7 @@ plot data index 0 using 0:2:3:4:xtic(1) with yerrorlines lt 2 title "fork: copie
 unset label 999
 set title "as the parent's idle threads grow" font ",13"
 set xlabel "idle threads in the parent"
-set ylabel ""
-plot data index 1 using 0:2:3:4:xtic(1) with yerrorlines lt 2 notitle, \
-     ''   index 1 using 0:5:6:7 with yerrorlines lt 1 notitle, \
-     ''   index 1 using 0:8:9:10 with yerrorlines lt 3 notitle
+plot data index 1 using 0:2:3:4:xtic(1) with yerrorlines lt 2 title "fork", \
+     ''   index 1 using 0:5:6:7 with yerrorlines lt 1 title "spawn", \
+     ''   index 1 using 0:8:9:10 with yerrorlines lt 3 title "forkserver"
 unset multiplot
