@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -317,6 +318,41 @@ static void test_help_once(void **state)
     assert_int_equal(count(c.out, "usage: mpi_bench"), 1);
 }
 
+/* mpi_bench limited to one CPU, as under taskset -c 0: every job it starts has a mask
+ * of one CPU, and must still do the work (it once took that for the launcher's own
+ * one-CPU round-trip job, skipped the work and died on a total of 0) */
+static void bench_on_one_cpu(void *arg)
+{
+    (void)arg;
+    cpu_set_t set, one;
+    CHECK_SYS(sched_getaffinity(0, sizeof set, &set));
+    CPU_ZERO(&one);
+    for (int cpu = CPU_SETSIZE - 1; cpu >= 0; cpu--)
+        if (CPU_ISSET(cpu, &set)) {
+            CPU_ZERO(&one);
+            CPU_SET(cpu, &one);
+        }
+    CHECK_SYS(sched_setaffinity(0, sizeof one, &one));
+    char path[PATH_MAX + 128];
+    snprintf(path, sizeof path, "%s/mpi_bench", g_bin);
+    execl(path, path, "--quick", (char *)NULL);
+    die("execl %s", path);
+}
+
+static void test_bench_on_one_cpu(void **state)
+{
+    (void)state;
+    if (!have_mpi())
+        skip();
+    static struct captured c;
+    capture(bench_on_one_cpu, NULL, 120 * NS_PER_S, &c);
+    if (!WIFEXITED(c.status) || WEXITSTATUS(c.status) != 0)
+        fail_msg("mpi_bench on one CPU: %s\n%s", c.out, c.err);
+    assert_int_equal(count(c.out, "on 1 cores"), 1);
+    assert_int_equal(count(c.out, "every total matched"), 1);
+    assert_int_equal(marked(), 0);
+}
+
 static void test_map_under_mpiexec(void **state)
 {
     (void)state;
@@ -392,6 +428,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_option_under_mpiexec, set_mark, none_left),
         cmocka_unit_test_setup_teardown(test_cross_check_under_mpiexec, set_mark, none_left),
         cmocka_unit_test_setup_teardown(test_help_once, set_mark, none_left),
+        cmocka_unit_test_setup_teardown(test_bench_on_one_cpu, set_mark, none_left),
         cmocka_unit_test_setup_teardown(test_map_under_mpiexec, set_mark, none_left),
         cmocka_unit_test_setup_teardown(test_hostfile_localhost, set_mark, none_left),
         cmocka_unit_test_setup_teardown(test_hung_job_ends_at_deadline, set_mark, none_left),
