@@ -6,4 +6,5 @@ $(eval $(call experiment,04-thread,lock_cost,time per addition to an exact count
 lock_cost_TIME := points:5
 $(eval $(call figure,lock_cost,lock_cost))
 $(eval $(call experiment,04-thread,wakeup,how long a woken thread takes to run and how late a short sleep ends))
+wakeup_TIME := flat:5
 $(eval $(call figure,wakeup,wakeup))

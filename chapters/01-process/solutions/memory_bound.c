@@ -63,7 +63,7 @@ int main(int argc, char **argv)
     struct cli cli = { 0 };
     cli_parse(argc, argv, "Exercise 3: speed-up with P processes, a CPU-bound job against a memory-bound one.",
               opts, &cli);
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long cores = cpu_count();
     int maxp = cores < 2 ? 2 : (int)cores;
     uint64_t n = (uint64_t)mib * 1024 * 1024 / sizeof(uint64_t);
     /* huge pages where the kernel has them: each fork then copies a few page-table

@@ -133,7 +133,7 @@ int main(int argc, char **argv)
         for (int w = 0; w < NWAYS; w++)
             secs[w * repeat + r] = run(w, n, b);
     printf("%ld messages of %d bytes per producer, median of %ld; %ld cores\n", n, MSG, repeat,
-           sysconf(_SC_NPROCESSORS_ONLN));
+           (long)cpu_count());
     double rate[NWAYS];
     for (int w = 0; w < NWAYS; w++) {
         double s = summarize(&secs[w * repeat], (size_t)repeat).median;

@@ -75,7 +75,7 @@ int main(int argc, char **argv)
     cli_parse(argc, argv, "Exercise 3: Pool.map's default chunk size against one item per task and one chunk\n"
                           "per worker, on an even job and an uneven one.", opts, &cli);
     g_cost = cost;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long cores = cpu_count();
     int workers = cores < 2 ? 2 : (int)cores;
     size_t n = (size_t)items;
     size_t def = n / (size_t)(workers * 4) + (n % (size_t)(workers * 4) != 0); /* CPython's */

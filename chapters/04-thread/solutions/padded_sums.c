@@ -81,7 +81,7 @@ int main(int argc, char **argv)
     struct cli cli = { 0 };
     cli_parse(argc, argv, "Exercise 2: per-thread sums side by side in one array (false sharing), padded,\n"
                           "and on each thread's stack.", opts, &cli);
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long cores = cpu_count();
     int threads = cores < 2 ? 2 : cores > MAXT ? MAXT : (int)cores;
     double *ns = malloc((size_t)(NLAYOUTS * repeat) * sizeof *ns);
     if (!ns)

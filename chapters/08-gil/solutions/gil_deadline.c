@@ -181,7 +181,7 @@ int main(int argc, char **argv)
     struct cli cli = { 0 };
     cli_parse(argc, argv, "Exercise 2: step 2 of the GIL as a timeout and as a deadline, a hog beside a chatty\n"
                           "I/O thread.", opts, &cli);
-    if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+    if (cpu_count() < 2)
         fatal("needs two CPUs (the starving needs the hog to wake on another core)");
     char h[16], io[16], iv[16];
     printf("a hog (CPU 0) and a chatty thread (CPU 1: %s with the GIL, %s without, in turn); interval %s\n",
