@@ -74,7 +74,7 @@ ALL_TIMES = $(foreach e,$(EXPERIMENTS),$($(e)_TIME))
 
 UNTIMED = $(strip $(foreach e,$(EXPERIMENTS),$(if $($(e)_TIME),,$(e))))
 PLAN = $(words $(EXPERIMENTS)) experiments$(if $(QUICK),,: $(call about,$(call seconds_on,$(CORES),$(ALL_TIMES))) on \
-  the $(CORES) cores here$(if $(filter 2,$(CORES)),, ($(call about,$(call seconds_on,2,$(ALL_TIMES))) on 2))$(if \
+  the $(CORES) core$(if $(filter 1,$(CORES)),,s) here$(if $(filter 2,$(CORES)),, ($(call about,$(call seconds_on,2,$(ALL_TIMES))) on 2))$(if \
   $(UNTIMED), and $(words $(UNTIMED)) without an estimate)) if all of them run (only those whose program changed do)
 .PHONY: all
 

@@ -20,7 +20,7 @@ set yrange [0.1:1000]
 set ylabel "ns per addition (wall time / all additions)"
 set key top left
 
-set title sprintf("threads spread over the %d cores (grey line)", wb_cores) font ",13"
+set title sprintf("threads spread over the %s (grey line)", wb_ncores(wb_cores)) font ",13"
 set arrow 1 from wb_cores, graph 0 to wb_cores, graph 1 nohead dt 2 lc rgb "#777777"
 PY = wb_py ? sprintf(", for [m=0:3] '%s' index m using 1:2:3:4 with yerrorlines lt m+1 dt 2 pt 6 title (m == 2 ? '' : 'CPython: '.label(m))", py) : ""
 if (wb_py) { set key top left font ",9" spacing 0.85; set yrange [0.1:3e5] }

@@ -15,7 +15,7 @@ set xrange [0.5:maxp + 0.5]
 eval wb_counttics(maxp)
 set xlabel "processes P (MPI ranks, or pool workers)"
 set arrow 1 from cores, graph 0 to cores, graph 1 nohead dt 2 lc rgb "#777777"
-set label 1 sprintf("%d cores", cores) at cores, graph 0.04 offset 0.6, 0 font ",10" textcolor rgb "#555555"
+set label 1 wb_ncores(cores) at cores, graph 0.04 offset 0.6, 0 font ",10" textcolor rgb "#555555"
 
 set ylabel "seconds (median, 10th-90th percentile)"
 set yrange [0:*]

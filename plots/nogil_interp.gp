@@ -31,7 +31,7 @@ set xlabel "threads sharing a fixed job"
 set ylabel "speed-up over one thread of the same build (x)"
 set yrange [0:cores + 0.8]
 set arrow 1 from cores, graph 0 to cores, graph 1 nohead dt 2 lc rgb "#777777"
-set label 1 sprintf("%d cores", cores) at cores, graph 0.04 offset 0.6, 0 font ",10" textcolor rgb "#555555"
+set label 1 wb_ncores(cores) at cores, graph 0.04 offset 0.6, 0 font ",10" textcolor rgb "#555555"
 ideal(x) = x < 1 ? NaN : (x <= cores ? x : cores)
 set key top left font ",10"
 plot ideal(x) with lines lt 7 dt 3 lw 1.5 title "ideal: min(threads, cores)", \

@@ -22,7 +22,7 @@ set logscale y 10
 set ylabel "pause, µs: request to all parked (log scale)"
 set yrange [0.5:1e5]
 set arrow 1 from cores, graph 0 to cores, graph 1 nohead dt 2 lc rgb "#777777"
-set label 1 sprintf("%d cores", cores) at cores, graph 0.04 offset 0.6, 0 font ",10" textcolor rgb "#555555"
+set label 1 wb_ncores(cores) at cores, graph 0.04 offset 0.6, 0 font ",10" textcolor rgb "#555555"
 set key top left font ",10"
 plot data index 0 using 1:2:3:4 with yerrorlines lt 1 title "median (bars: 10th to 90th percentile)", \
      ''   index 0 using 1:5 with points lt 2 pt 2 title "longest"

@@ -45,6 +45,7 @@ wb_header(key) = wb_header_of(data, key)
 wb_caption = "Measured on ".wb_header("machine")."  ·  ".wb_header("date")
 # the cores the sweeps followed (common/cpus.c), from the machine line: "2 cores",
 # "1 core (of 2 online)", "16 cores (WB_CORES; 2 usable)"
+wb_ncores(n) = sprintf("%d core%s", n, n == 1 ? "" : "s")
 wb_cores = int(system(sprintf("sed -n 's/^# machine: [^,]*, \\([0-9]*\\) core.*/\\1/p' '%s' | head -n 1", data)))
 
 # CPython beside C (make compare, mk/compare.mk): a figure script that was given a third

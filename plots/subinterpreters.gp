@@ -26,7 +26,7 @@ set xlabel "workers sharing a CPU-bound job"
 set ylabel "speed-up over one worker (x)"
 set yrange [0:cores + 0.8]
 set arrow 1 from cores, graph 0 to cores, graph 1 nohead dt 2 lc rgb "#777777"
-set label 1 sprintf("%d cores", cores) at cores, graph 0.04 offset 0.6, 0 font ",10" textcolor rgb "#555555"
+set label 1 wb_ncores(cores) at cores, graph 0.04 offset 0.6, 0 font ",10" textcolor rgb "#555555"
 set key top left font ",10"
 plot data index 0 using 1:(t1/$2) with linespoints lt 2 title "threads, one GIL", \
      ''   index 0 using 1:(i1/$3) with linespoints lt 3 title "interpreters, a GIL each", \
