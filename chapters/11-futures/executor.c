@@ -17,8 +17,8 @@
 
 int default_cores(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+    int n = cpu_count(); /* the CPUs this process may use (common.h): os.process_cpu_count() */
+    return n > 64 ? 64 : n;
 }
 
 struct work *work_new(struct future *f, exec_fn *fn, const void *arg, size_t len)
