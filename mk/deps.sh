@@ -7,7 +7,10 @@
 #       and what compare needs).
 # compare needs gnuplot and Debian's python3 with python3-greenlet and python3-gevent
 #       (when PYTHON is another interpreter, only that it runs: apt's modules are for
-#       Debian's python3).
+#       Debian's python3); and python3-mpi4py when chapter 13's script is in the run
+#       (ONLY, as for mpi): Debian builds it on Open MPI, so it brings Open MPI (and its
+#       mpiexec.openmpi) beside the chapter's MPICH; chapter 13's C side keeps MPICH's
+#       own commands (mpicc.mpich, mpiexec.mpich) whatever the mpiexec alternative says.
 # mpi   needs MPICH (mpicc, mpiexec) for chapter 13-cluster; test, plots and all include
 #       it when that chapter is among those selected (ONLY, as in the Makefile). MPI is
 #       optional: if it cannot be installed, only that chapter is skipped, so its
@@ -73,6 +76,13 @@ if [ "$want" = compare ] || [ "$want" = all ]; then
         fi
         if ! [ -x /usr/bin/python3 ] || ! /usr/bin/python3 -c 'import gevent' >/dev/null 2>&1; then
             need python3-gevent
+        fi
+        if [ -e "$top/python/13_cluster.py" ]; then
+            case chapters/13-cluster in *"${ONLY:-}"*)
+                if ! [ -x /usr/bin/python3 ] || ! /usr/bin/python3 -c 'import mpi4py' >/dev/null 2>&1; then
+                    need python3-mpi4py
+                fi ;;
+            esac
         fi
     elif ! "$python" -c 'import sys' >/dev/null 2>&1; then
         echo "deps: PYTHON=$python does not run; give an interpreter (or leave PYTHON unset for /usr/bin/python3)" >&2

@@ -1,8 +1,10 @@
 # mpi_speedup.gp: chapter 03's CPU-bound job on MPI (static, dynamic) and on the fork pool,
 # against the number of processes. data: chapters/13-cluster/mpi_bench --data, block 0
 #   (P, static median/p10/p90/speed-up, dynamic median/p10/p90/speed-up,
-#    pool median/p10/p90/speed-up, cores)
-data = ARG1; out = ARG2
+#    pool median/p10/p90/speed-up, cores); with make compare, py: python/13_cluster.py's
+#   mpi_bench_py.dat (mpi4py's ranks and multiprocessing.Pool on a smaller job of the same
+#   kind): its speed-ups, dashed, on the right only (its seconds are another job's)
+data = ARG1; out = ARG2; py = ARGC >= 3 ? ARG3 : ""
 load system("dirname '".ARG0."'")."/style.gp"
 
 stats data index 0 using 1 nooutput
@@ -31,8 +33,14 @@ set yrange [0:(maxp > cores ? cores : maxp) + 1]
 set offsets 0, 0, 0, 0
 set key top left
 ideal(x) = x < 1 ? NaN : (x <= cores ? x : cores)
+PY = ""
+if (wb_py) {
+    set key top left font ",10" spacing 1
+    set yrange [0:(maxp > cores ? cores : maxp) + 2]  # (room for the legend)
+    PY = sprintf(", '%s' index 0 using 1:5 with linespoints lt 1 dt 2 pt 6 title 'CPython: mpi4py static', '%s' index 0 using 1:9 with linespoints lt 2 dt 2 pt 6 title 'CPython: mpi4py dynamic', '%s' index 0 using 1:13 with linespoints lt 3 dt 2 pt 6 title 'CPython: multiprocessing.Pool'", py, py, py)
+}
 plot data index 0 using 1:5 with linespoints lt 1 title "MPI static", \
      ''   index 0 using 1:9 with linespoints lt 2 title "MPI dynamic (P-1 ranks work)", \
      ''   index 0 using 1:13 with linespoints lt 3 title "fork pool", \
-     ideal(x) with lines lt 7 dt 3 lw 1.5 title "ideal: min(P, cores)"
+     ideal(x) with lines lt 7 dt 3 lw 1.5 title "ideal: min(P, cores)" @PY
 unset multiplot

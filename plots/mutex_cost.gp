@@ -3,8 +3,10 @@
 # data: chapters/09-sync/mutex_cost --data, block 5*p + k for placement p (0 spread, 1
 #   one core) and lock k (0 naive futex, 1 futex, 2 futex spinning, 3 pthread_mutex,
 #   4 spinlock): threads, median ns, p10, p90, busiest share, futex calls per million
-#   pairs, sleeps per million pairs
-data = ARG1; out = ARG2
+#   pairs, sleeps per million pairs; with make compare, py: python/09_sync.py's
+#   mutex_cost_py.dat, the same blocks with threading.Lock in the futex lock's (1 and 6),
+#   drawn dashed with open symbols in both panels
+data = ARG1; out = ARG2; py = ARGC >= 3 ? ARG3 : ""
 load system("dirname '".ARG0."'")."/style.gp"
 
 stats data using 1 nooutput
@@ -19,6 +21,7 @@ eval wb_counttics(maxt)
 set xlabel "threads"
 set logscale y 10
 set yrange [3:3000]
+if (wb_py) set yrange [3:30000]  # (room for the legend above CPython's line)
 set ylabel "ns per pair (wall time / all pairs; median, 10th-90th percentile)"
 set key top left
 if (cores > 0 && cores < maxt) {
@@ -26,13 +29,15 @@ if (cores > 0 && cores < maxt) {
     set label 1 "more threads than cores ->" at cores + 0.55, graph 0.04 left font ",10" textcolor rgb "#555555"
 }
 
+PY = wb_py ? sprintf(", '%s' index 1 using 1:2:3:4 with yerrorlines lt 7 dt 2 pt 6 title 'CPython: threading.Lock'", py) : ""
 set title sprintf("spread: thread i on CPU i mod %d", cores) font ",13"
-plot for [k=0:4] data index k using 1:2:3:4 with yerrorlines lt k+1 title label(k)
+plot for [k=0:4] data index k using 1:2:3:4 with yerrorlines lt k+1 title label(k) @PY
 
 unset label 999
 unset arrow 1
 unset label 1
 set title "one core: every thread on one CPU" font ",13"
 set ylabel ""
-plot for [k=0:4] data index 5+k using 1:2:3:4 with yerrorlines lt k+1 notitle
+PY = wb_py ? sprintf(", '%s' index 6 using 1:2:3:4 with yerrorlines lt 7 dt 2 pt 6 notitle", py) : ""
+plot for [k=0:4] data index 5+k using 1:2:3:4 with yerrorlines lt k+1 notitle @PY
 unset multiplot

@@ -1,8 +1,10 @@
 # shared_value.gp: processes adding 1 to one shared counter, four ways.
 # data: chapters/10-shared/shared_value --data, block m per mode (0 lock=False,
 #   1 Value with its lock per access, 2 with get_lock(), 3 atomic add):
-#   processes, median ns per addition, p10, p90, % of updates lost (median)
-data = ARG1; out = ARG2
+#   processes, median ns per addition, p10, p90, % of updates lost (median); with make
+#   compare, py: python/10_shared.py's shared_value_py.dat, the same blocks for CPython's
+#   Value (block 3, the atomic add, NaN), dashed with open symbols
+data = ARG1; out = ARG2; py = ARGC >= 3 ? ARG3 : ""
 load system("dirname '".ARG0."'")."/style.gp"
 
 stats data using 1 nooutput
@@ -24,7 +26,9 @@ set yrange [1:5000]
 set format y "%g"
 set ylabel "ns per addition (wall time / all additions)"
 set key top left
-plot for [m=0:3] data index m using 1:2:3:4 with yerrorlines lt m+1 title label(m)
+if (wb_py) set key font ",10" spacing 1; set yrange [1:1e5]  # (room for the legend)
+PY = wb_py ? sprintf(", for [m=0:2] '%s' index m using 1:2:3:4 with yerrorlines lt m+1 dt 2 pt 6 title 'CPython: '.label(m)", py) : ""
+plot for [m=0:3] data index m using 1:2:3:4 with yerrorlines lt m+1 title label(m) @PY
 
 unset label 999
 unset logscale y
@@ -36,5 +40,6 @@ set yrange [0:130]
 set ytics 0, 20, 100
 set key top left
 # (with get_lock() and the atomic add nothing is lost: their lines lie on 0)
-plot for [m=0:3] data index m using 1:5 with linespoints lt m+1 title label(m)
+PY = wb_py ? sprintf(", for [m=0:2] '%s' index m using 1:5 with linespoints lt m+1 dt 2 pt 6 notitle", py) : ""
+plot for [m=0:3] data index m using 1:5 with linespoints lt m+1 title label(m) @PY
 unset multiplot

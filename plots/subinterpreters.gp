@@ -2,8 +2,10 @@
 # CPU-bound speed-up, the cost to start one, the cost to pass a message.
 # data: chapters/12-nogil/subinterpreters --data (block 0: workers, threads_ms, interps_ms,
 #   procs_ms, cores; block 1: kind, median, p10, p90 (us); block 2: size, pointer_us,
-#   interp_us, proc_us)
-data = ARG1; out = ARG2
+#   interp_us, proc_us); with make compare, py: python/12_nogil.py's
+#   subinterpreters_py.dat, the same blocks for CPython's threads, subinterpreters (NaN
+#   where the interpreter has none) and processes: dashed lines, open dashed bars
+data = ARG1; out = ARG2; py = ARGC >= 3 ? ARG3 : ""
 load system("dirname '".ARG0."'")."/style.gp"
 set terminal pngcairo size 1500,640
 
@@ -28,9 +30,18 @@ set yrange [0:cores + 0.8]
 set arrow 1 from cores, graph 0 to cores, graph 1 nohead dt 2 lc rgb "#777777"
 set label 1 wb_ncores(cores) at cores, graph 0.04 offset 0.6, 0 font ",10" textcolor rgb "#555555"
 set key top left font ",10"
+PY = ""
+if (wb_py) {
+    pyfirst(c) = real(system(sprintf("awk '!/^#/ && NF {print ($%d == \"NaN\" ? \"NaN\" : $%d); exit}' '%s'", c, c, py)))
+    pyt1 = pyfirst(2)
+    pyi1 = pyfirst(3)
+    pyp1 = pyfirst(4)
+    PY = sprintf(", '%s' index 0 using 1:(pyt1/$2) with linespoints lt 2 dt 2 pt 6 title 'CPython: threads', '%s' index 0 using 1:(pyp1/$4) with linespoints lt 4 dt 2 pt 6 title 'CPython: processes'", py, py)
+    if (pyi1 == pyi1) { PY = PY.sprintf(", '%s' index 0 using 1:(pyi1/$3) with linespoints lt 3 dt 2 pt 6 title 'CPython: subinterpreters'", py) }
+}
 plot data index 0 using 1:(t1/$2) with linespoints lt 2 title "threads, one GIL", \
      ''   index 0 using 1:(i1/$3) with linespoints lt 3 title "interpreters, a GIL each", \
-     ''   index 0 using 1:(p1/$4) with linespoints lt 4 title "processes"
+     ''   index 0 using 1:(p1/$4) with linespoints lt 4 title "processes" @PY
 
 unset label 999
 unset arrow 1
@@ -45,9 +56,19 @@ set boxwidth 0.55
 set style fill solid 0.85 border -1
 set grid noxtics
 unset key
-plot data index 1 using 1:2:($1 == 0 ? 2 : $1 == 1 ? 3 : 4) with boxes lc variable notitle, \
-     ''   index 1 using 1:2:3:4 with yerrorbars lt 7 pt -1 notitle, \
-     ''   index 1 using 1:2:(sprintf("%.0f µs", $2)) with labels offset 0, 1.2 font ",10" notitle
+PY = ""
+cx = 0  # (beside CPython, C's bars move left and CPython's open dashed ones stand on the right)
+if (wb_py) {
+    set boxwidth 0.32
+    set yrange [1:1e5]
+    cx = -0.17
+    PY = sprintf(", '%s' index 1 using ($1+0.17):2:($1 == 0 ? 2 : $1 == 1 ? 3 : 4) with boxes fs empty dt 2 lw 2 lc variable notitle, '%s' index 1 using ($1+0.17):2:3:4 with yerrorbars lt 7 pt -1 notitle, '%s' index 1 using ($1+0.17):2:(sprintf('%%.0f', $2)) with labels offset 0, 1.2 font ',9' notitle", py, py, py)
+    set label 3 "solid: C;  open, dashed: CPython" at graph 0.5, graph 0.95 center font ",10"
+}
+plot data index 1 using ($1+cx):2:($1 == 0 ? 2 : $1 == 1 ? 3 : 4) with boxes lc variable notitle, \
+     ''   index 1 using ($1+cx):2:3:4 with yerrorbars lt 7 pt -1 notitle, \
+     ''   index 1 using ($1+cx):2:(sprintf(wb_py ? "%.0f" : "%.0f µs", $2)) with labels offset 0, 1.2 font (wb_py ? ",9" : ",10") notitle @PY
+unset label 3
 
 set xrange [40:100000]
 set logscale x 2
@@ -57,7 +78,12 @@ set xlabel "message size (log scale)" offset 0, 0
 set ylabel "µs per message, through chapter 02's queue (log scale)"
 set yrange [0.05:100]
 set key top left font ",10"
+PY = ""
+if (wb_py) {
+    set yrange [0.05:1000]
+    PY = sprintf(", '%s' index 2 using 1:2 with linespoints lt 2 dt 2 pt 6 title 'CPython: threads, queue.Queue', '%s' index 2 using 1:4 with linespoints lt 4 dt 2 pt 6 title 'CPython: processes, a Pipe'", py, py)
+}
 plot data index 2 using 1:2 with linespoints lt 2 title "threads of one interpreter: a pointer", \
      ''   index 2 using 1:3 with linespoints lt 3 title "interpreters: a copy", \
-     ''   index 2 using 1:4 with linespoints lt 4 title "processes: a copy"
+     ''   index 2 using 1:4 with linespoints lt 4 title "processes: a copy" @PY
 unset multiplot
