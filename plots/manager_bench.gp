@@ -24,5 +24,5 @@ set key top left
 set arrow 1 from wb_cores + 0.5, graph 0 to wb_cores + 0.5, graph 1 nohead dt 3 lc rgb "#888888"
 set label 1 "more processes than cores" at wb_cores + 0.6, graph 0.04 left font ",10" textcolor rgb "#666666"
 pylabel(t) = t == 0 ? "CPython: Manager().Queue() proxy" : t == 1 ? "CPython: multiprocessing.Queue" : "CPython: one os.pipe()"
-PY = wb_py ? sprintf(", for [t=0:2] '%s' index t using 1:2:3:4 with yerrorlines lt t+1 dt 2 pt 6 title pylabel(t)", py) : ""
+PY = wb_py ? (", for [t=0:2] '".py."' index t using 1:2:3:4 with yerrorlines lt t+1 dt 2 pt 6 title pylabel(t)") : ""
 plot for [t=0:2] data index t using 1:2:3:4 with yerrorlines lt t+1 title label(t) @PY

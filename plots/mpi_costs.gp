@@ -27,7 +27,7 @@ cx = 0  # (beside CPython, C's bars move left and CPython's open dashed ones sta
 if (wb_py) {
     set boxwidth 0.36
     cx = -0.19
-    PY = sprintf(", '%s' index 1 using ($1+0.19):2 with boxes fs empty lt 2 dt 2 lw 2 title 'CPython: mpi4py, multiprocessing.Pool', '%s' index 1 using ($1+0.19):2:3:4 with yerrorbars lt 7 lw 1.2 pt -1 notitle, '%s' index 1 using ($1+0.19):4:($2 >= 10 ? sprintf('%%.0f', $2) : sprintf('%%.2f', $2)) with labels offset 0, 0.8 font ',9' notitle", py, py, py)
+    PY = (", '".py."' index 1 using ($1+0.19):2 with boxes fs empty lt 2 dt 2 lw 2 title 'CPython: mpi4py, multiprocessing.Pool', '".py."' index 1 using ($1+0.19):2:3:4 with yerrorbars lt 7 lw 1.2 pt -1 notitle, '".py."' index 1 using ($1+0.19):4:($2 >= 10 ? sprintf('%.0f', $2) : sprintf('%.2f', $2)) with labels offset 0, 0.8 font ',9' notitle")
 }
 plot data index 1 using ($1+cx):2 with boxes lt 1 title (wb_py ? "C: median" : "median"), \
      ''   index 1 using ($1+cx):2:3:4 with yerrorbars lt 7 lw 1.2 pt -1 title "10th to 90th percentile", \
@@ -42,7 +42,7 @@ eval wb_counttics(maxp)
 set yrange [0.1:*]
 set grid xtics ytics
 set key top left
-PY = wb_py ? sprintf(", '%s' index 2 using 1:2:3:4 with yerrorlines lt 2 dt 2 pt 6 title 'CPython: mpiexec, Python ranks (import mpi4py.MPI)', '%s' index 2 using 1:5:6:7 with yerrorlines lt 3 dt 2 pt 6 title 'CPython: Pool() until the first result'", py, py) : ""
+PY = wb_py ? (", '".py."' index 2 using 1:2:3:4 with yerrorlines lt 2 dt 2 pt 6 title 'CPython: mpiexec, Python ranks (import mpi4py.MPI)', '".py."' index 2 using 1:5:6:7 with yerrorlines lt 3 dt 2 pt 6 title 'CPython: Pool() until the first result'") : ""
 if (wb_py) { set key top left font ",10" spacing 1; set yrange [0.1:1e5] }
 plot data index 2 using 1:2:3:4 with yerrorlines lt 2 title "mpiexec: until every rank is past MPI\\_Init", \
      ''   index 2 using 1:5:6:7 with yerrorlines lt 3 title "pool\\_new: until the first result" @PY

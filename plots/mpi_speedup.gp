@@ -37,7 +37,7 @@ PY = ""
 if (wb_py) {
     set key top left font ",10" spacing 1
     set yrange [0:(maxp > cores ? cores : maxp) + 2]  # (room for the legend)
-    PY = sprintf(", '%s' index 0 using 1:5 with linespoints lt 1 dt 2 pt 6 title 'CPython: mpi4py static', '%s' index 0 using 1:9 with linespoints lt 2 dt 2 pt 6 title 'CPython: mpi4py dynamic', '%s' index 0 using 1:13 with linespoints lt 3 dt 2 pt 6 title 'CPython: multiprocessing.Pool'", py, py, py)
+    PY = (", '".py."' index 0 using 1:5 with linespoints lt 1 dt 2 pt 6 title 'CPython: mpi4py static', '".py."' index 0 using 1:9 with linespoints lt 2 dt 2 pt 6 title 'CPython: mpi4py dynamic', '".py."' index 0 using 1:13 with linespoints lt 3 dt 2 pt 6 title 'CPython: multiprocessing.Pool'")
 }
 plot data index 0 using 1:5 with linespoints lt 1 title "MPI static", \
      ''   index 0 using 1:9 with linespoints lt 2 title "MPI dynamic (P-1 ranks work)", \

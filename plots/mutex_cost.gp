@@ -29,7 +29,7 @@ if (cores > 0 && cores < maxt) {
     set label 1 "more threads than cores ->" at cores + 0.55, graph 0.04 left font ",10" textcolor rgb "#555555"
 }
 
-PY = wb_py ? sprintf(", '%s' index 1 using 1:2:3:4 with yerrorlines lt 7 dt 2 pt 6 title 'CPython: threading.Lock'", py) : ""
+PY = wb_py ? (", '".py."' index 1 using 1:2:3:4 with yerrorlines lt 7 dt 2 pt 6 title 'CPython: threading.Lock'") : ""
 set title sprintf("spread: thread i on CPU i mod %d", cores) font ",13"
 plot for [k=0:4] data index k using 1:2:3:4 with yerrorlines lt k+1 title label(k) @PY
 
@@ -38,6 +38,6 @@ unset arrow 1
 unset label 1
 set title "one core: every thread on one CPU" font ",13"
 set ylabel ""
-PY = wb_py ? sprintf(", '%s' index 6 using 1:2:3:4 with yerrorlines lt 7 dt 2 pt 6 notitle", py) : ""
+PY = wb_py ? (", '".py."' index 6 using 1:2:3:4 with yerrorlines lt 7 dt 2 pt 6 notitle") : ""
 plot for [k=0:4] data index 5+k using 1:2:3:4 with yerrorlines lt k+1 notitle @PY
 unset multiplot

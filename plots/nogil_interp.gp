@@ -45,8 +45,8 @@ if (wb_py) {
     pyg1 = pyfirst(2)
     pyb1 = pyfirst(4)
     pyov = pyfirst(6)
-    if (pyg1 == pyg1) { PY = PY.sprintf(", '%s' using 1:(pyg1/$2) with linespoints lt 2 dt 2 pt 6 title 'CPython with its GIL: the lesson job on threads'", py) }
-    if (pyb1 == pyb1) { PY = PY.sprintf(", '%s' using 1:(pyb1/$4) with linespoints lt 3 dt 2 pt 6 title 'CPython, free-threaded: the lesson job on threads'", py) }
+    if (pyg1 == pyg1) { PY = PY.(", '".py."' using 1:(pyg1/$2) with linespoints lt 2 dt 2 pt 6 title 'CPython with its GIL: the lesson job on threads'") }
+    if (pyb1 == pyb1) { PY = PY.(", '".py."' using 1:(pyb1/$4) with linespoints lt 3 dt 2 pt 6 title 'CPython, free-threaded: the lesson job on threads'") }
 }
 gil_title = "GIL build (chapter 08's GIL, plain counts)"  # (an apostrophe would hide @PY from gnuplot's macros)
 plot ideal(x) with lines lt 7 dt 3 lw 1.5 title "ideal: min(threads, cores)", \
@@ -73,7 +73,7 @@ if (pyov == pyov) {
     set xrange [-0.6:2.6]
     set xtics ("atomic counts" 0, "biased counts,\nimmortal constant" 1, "CPython\nfree-threaded" 2) scale 0
     set yrange [(ovlo < 0 || pyov < 0 ? 1.4 * (pyov < ovlo ? pyov : ovlo) : 0):1.3 * (pyov > ovhi ? pyov : (ovhi > 0 ? ovhi : 1))]
-    PY = sprintf(", '%s' every ::0::0 using (2):6 with boxes fs empty lt 3 dt 2 lw 2 notitle, '%s' every ::0::0 using (2):6:(sprintf('%%+.0f%%%%', $6)) with labels offset 0, 1 font ',11' notitle", py, py)
+    PY = (", '".py."' every ::0::0 using (2):6 with boxes fs empty lt 3 dt 2 lw 2 notitle, '".py."' every ::0::0 using (2):6:(sprintf('%+.0f%%', $6)) with labels offset 0, 1 font ',11' notitle")
 }
 plot data every ::0::0 using (0):5 with boxes lt 1 notitle, \
      ''   every ::0::0 using (1):6 with boxes lt 3 notitle, \

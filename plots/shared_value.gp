@@ -27,7 +27,7 @@ set format y "%g"
 set ylabel "ns per addition (wall time / all additions)"
 set key top left
 if (wb_py) set key font ",10" spacing 1; set yrange [1:1e5]  # (room for the legend)
-PY = wb_py ? sprintf(", for [m=0:2] '%s' index m using 1:2:3:4 with yerrorlines lt m+1 dt 2 pt 6 title 'CPython: '.label(m)", py) : ""
+PY = wb_py ? (", for [m=0:2] '".py."' index m using 1:2:3:4 with yerrorlines lt m+1 dt 2 pt 6 title 'CPython: '.label(m)") : ""
 plot for [m=0:3] data index m using 1:2:3:4 with yerrorlines lt m+1 title label(m) @PY
 
 unset label 999
@@ -40,6 +40,6 @@ set yrange [0:130]
 set ytics 0, 20, 100
 set key top left
 # (with get_lock() and the atomic add nothing is lost: their lines lie on 0)
-PY = wb_py ? sprintf(", for [m=0:2] '%s' index m using 1:5 with linespoints lt m+1 dt 2 pt 6 notitle", py) : ""
+PY = wb_py ? (", for [m=0:2] '".py."' index m using 1:5 with linespoints lt m+1 dt 2 pt 6 notitle") : ""
 plot for [m=0:3] data index m using 1:5 with linespoints lt m+1 title label(m) @PY
 unset multiplot

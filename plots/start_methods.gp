@@ -20,7 +20,7 @@ set key top left
 
 set title "as the parent's memory grows" font ",13"
 set xlabel "memory the parent has touched (MiB, 4 KiB pages)"
-PY = wb_py ? sprintf(", '%s' index 0 using 0:2:3:4 with yerrorlines lt 2 dt 2 pt 6 title 'CPython: fork', '%s' index 0 using 0:5:6:7 with yerrorlines lt 1 dt 2 pt 6 title 'CPython: spawn', '%s' index 0 using 0:8:9:10 with yerrorlines lt 3 dt 2 pt 6 title 'CPython: forkserver'", py, py, py) : ""
+PY = wb_py ? (", '".py."' index 0 using 0:2:3:4 with yerrorlines lt 2 dt 2 pt 6 title 'CPython: fork', '".py."' index 0 using 0:5:6:7 with yerrorlines lt 1 dt 2 pt 6 title 'CPython: spawn', '".py."' index 0 using 0:8:9:10 with yerrorlines lt 3 dt 2 pt 6 title 'CPython: forkserver'") : ""
 if (wb_py) set key font ",10" spacing 1; set format y "%.0f"
 plot data index 0 using 0:2:3:4:xtic(1) with yerrorlines lt 2 title "fork: copies the page tables", \
      ''   index 0 using 0:5:6:7 with yerrorlines lt 1 title "spawn: runs the program again", \
@@ -30,7 +30,7 @@ unset label 999
 set title "as the parent's idle threads grow" font ",13"
 set xlabel "idle threads in the parent"
 set ylabel ""
-PY = wb_py ? sprintf(", '%s' index 1 using 0:2:3:4 with yerrorlines lt 2 dt 2 pt 6 notitle, '%s' index 1 using 0:5:6:7 with yerrorlines lt 1 dt 2 pt 6 notitle, '%s' index 1 using 0:8:9:10 with yerrorlines lt 3 dt 2 pt 6 notitle", py, py, py) : ""
+PY = wb_py ? (", '".py."' index 1 using 0:2:3:4 with yerrorlines lt 2 dt 2 pt 6 notitle, '".py."' index 1 using 0:5:6:7 with yerrorlines lt 1 dt 2 pt 6 notitle, '".py."' index 1 using 0:8:9:10 with yerrorlines lt 3 dt 2 pt 6 notitle") : ""
 plot data index 1 using 0:2:3:4:xtic(1) with yerrorlines lt 2 title "fork", \
      ''   index 1 using 0:5:6:7 with yerrorlines lt 1 title "spawn", \
      ''   index 1 using 0:8:9:10 with yerrorlines lt 3 title "forkserver" @PY

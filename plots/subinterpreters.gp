@@ -36,8 +36,10 @@ if (wb_py) {
     pyt1 = pyfirst(2)
     pyi1 = pyfirst(3)
     pyp1 = pyfirst(4)
-    PY = sprintf(", '%s' index 0 using 1:(pyt1/$2) with linespoints lt 2 dt 2 pt 6 title 'CPython: threads', '%s' index 0 using 1:(pyp1/$4) with linespoints lt 4 dt 2 pt 6 title 'CPython: processes'", py, py)
-    if (pyi1 == pyi1) { PY = PY.sprintf(", '%s' index 0 using 1:(pyi1/$3) with linespoints lt 3 dt 2 pt 6 title 'CPython: subinterpreters'", py) }
+    PY = (", '".py."' index 0 using 1:(pyt1/$2) with linespoints lt 2 dt 2 pt 6 title 'CPython: threads', '".py."' index 0 using 1:(pyp1/$4) with linespoints lt 4 dt 2 pt 6 title 'CPython: processes'")
+    # "subinterpreters, a GIL each" (3.12 and later) or "..., one GIL for all": the CPython file says which
+    pyititle = "CPython: ".system(sprintf("sed -n 's/^#  *3  interps_ms (ms): N \\(subinterpreters, [^;]*\\);.*/\\1/p' '%s' | head -n 1", py))
+    if (pyi1 == pyi1) { PY = PY.(", '".py."' index 0 using 1:(pyi1/$3) with linespoints lt 3 dt 2 pt 6 title pyititle") }
 }
 plot data index 0 using 1:(t1/$2) with linespoints lt 2 title "threads, one GIL", \
      ''   index 0 using 1:(i1/$3) with linespoints lt 3 title "interpreters, a GIL each", \
@@ -62,7 +64,7 @@ if (wb_py) {
     set boxwidth 0.32
     set yrange [1:1e5]
     cx = -0.17
-    PY = sprintf(", '%s' index 1 using ($1+0.17):2:($1 == 0 ? 2 : $1 == 1 ? 3 : 4) with boxes fs empty dt 2 lw 2 lc variable notitle, '%s' index 1 using ($1+0.17):2:3:4 with yerrorbars lt 7 pt -1 notitle, '%s' index 1 using ($1+0.17):2:(sprintf('%%.0f', $2)) with labels offset 0, 1.2 font ',9' notitle", py, py, py)
+    PY = (", '".py."' index 1 using ($1+0.17):2:($1 == 0 ? 2 : $1 == 1 ? 3 : 4) with boxes fs empty dt 2 lw 2 lc variable notitle, '".py."' index 1 using ($1+0.17):2:3:4 with yerrorbars lt 7 pt -1 notitle, '".py."' index 1 using ($1+0.17):2:(sprintf('%.0f', $2)) with labels offset 0, 1.2 font ',9' notitle")
     set label 3 "solid: C;  open, dashed: CPython" at graph 0.5, graph 0.95 center font ",10"
 }
 plot data index 1 using ($1+cx):2:($1 == 0 ? 2 : $1 == 1 ? 3 : 4) with boxes lc variable notitle, \
@@ -81,7 +83,7 @@ set key top left font ",10"
 PY = ""
 if (wb_py) {
     set yrange [0.05:1000]
-    PY = sprintf(", '%s' index 2 using 1:2 with linespoints lt 2 dt 2 pt 6 title 'CPython: threads, queue.Queue', '%s' index 2 using 1:4 with linespoints lt 4 dt 2 pt 6 title 'CPython: processes, a Pipe'", py, py)
+    PY = (", '".py."' index 2 using 1:2 with linespoints lt 2 dt 2 pt 6 title 'CPython: threads, queue.Queue', '".py."' index 2 using 1:4 with linespoints lt 4 dt 2 pt 6 title 'CPython: processes, a Pipe'")
 }
 plot data index 2 using 1:2 with linespoints lt 2 title "threads of one interpreter: a pointer", \
      ''   index 2 using 1:3 with linespoints lt 3 title "interpreters: a copy", \

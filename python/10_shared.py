@@ -7,7 +7,8 @@ Measures what chapter 10's programs measure in C, one part each (in python/10_sh
                  an Array filled slice by slice, with and without its lock;
   2. manager.py  manager_bench: a put + get through a Manager().Queue() proxy against a
                  multiprocessing.Queue and a pipe, P = 1 to 2 x cores; a dict proxy's
-                 round trip; manager_demo's stopped and killed server;
+                 round trip; d["n"] += 1 from two processes (solutions/dict_counter);
+                 manager_demo's stopped and killed server, and a killed client;
   3. starts.py   start_methods: what a fork, spawn and forkserver worker sees, and what
                  starting one costs as the parent's memory and threads grow;
   4. starts.py   fork_threads: a lock held by another thread when the worker starts;
@@ -49,6 +50,8 @@ def run():
         wb.Opt("bound", "duration", 500 * MS, "part 2: manager_demo's bound on a call (ours is watched twice as long)",
                MS, 60 * S, quick=100 * MS),
         wb.Opt("step", "duration", 100 * MS, "part 2: pause before the server is killed", MS, 10 * S, quick=30 * MS),
+        wb.Opt("increments", "int", 500, "part 2: d['n'] = d['n'] + 1 per process on a manager's dict", 1,
+               1_000_000, quick=50),
         wb.Opt("start-repeat", "int", 5, "part 3: starts per method and point (the median is kept)", 1, 201,
                quick=1),
         wb.Opt("max-mib", "int", 256, "part 3: largest touched parent memory (MiB)", 0, 4096, quick=4),

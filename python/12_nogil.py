@@ -12,7 +12,8 @@ models, one part each (in python/12_nogil/):
                  off, its speed-up, and its one-thread overhead against the GIL build of
                  the same version beside it;
   3. costs.py    starting a thread, a subinterpreter and a process; a message from 64 B
-                 to 64 KiB between threads and between processes.
+                 to 64 KiB between threads and between processes;
+  4. costs.py    gc.collect() seen from another thread (it holds the GIL throughout).
 interp.py says what this interpreter is: free-threaded or not, sys._is_gil_enabled(),
 which subinterpreter module it has. What it has not is a row that says so.
 
@@ -49,9 +50,11 @@ def run():
         wb.Opt("repeat", "int", 3, "runs of each point (the median is kept)", 1, 100, quick=1),
         wb.Opt("starts", "int", 200, "part 3: starts of each kind", 3, 100000, quick=10),
         wb.Opt("messages", "int", 2000, "part 3: messages per size", 10, 10_000_000, quick=50),
+        wb.Opt("garbage", "int", 400_000, "part 4: objects in reference cycles for gc.collect()", 2, 100_000_000,
+               quick=20_000),
     ])
     cmp = wb.Compare(args.data, "12", "Without the GIL")
-    cdat = {e: wb.read_data(args.data, e) for e in ("refcount", "nogil_interp", "subinterpreters")}
+    cdat = {e: wb.read_data(args.data, e) for e in ("refcount", "nogil_interp", "subinterpreters", "stop_the_world")}
     for v in cdat.values():
         cmp.c_data(v)
     print(f"This interpreter: {interp.describe()}")
@@ -69,6 +72,8 @@ def run():
         print("Part 3: starting one, and passing it a message")
         costs.starts(args, sd, cmp, cdat["subinterpreters"])
         costs.messages(args, sd, cmp, cdat["subinterpreters"])
+    print("Part 4: a garbage collection, seen from another thread")
+    costs.gc_pause(args, cmp, cdat["stop_the_world"])
     cmp.write()
 
 

@@ -13,6 +13,7 @@ solutions/futex_semaphore.
 """
 import re
 import resource
+import sys
 import threading
 import time
 
@@ -128,6 +129,17 @@ def shared_sem_ns(pairs):
     return (time.perf_counter() - t) / (4 * each) * 1e9
 
 
+def lock_kind():
+    """What threading.Lock is made of in this interpreter: a PyMutex from 3.13
+    (Modules/_threadmodule.c), before that the platform's lock, which sys.thread_info
+    names ('semaphore': a POSIX sem_t, Python/thread_pthread.h)."""
+    if sys.version_info >= (3, 13):
+        return "a PyMutex (3.13 and later)"
+    return {"semaphore": "a POSIX semaphore, sem_t (sys.thread_info.lock: 'semaphore')",
+            "mutex+cond": "a mutex and a condition variable (sys.thread_info.lock: 'mutex+cond')"}.get(
+        sys.thread_info.lock, str(sys.thread_info.lock))
+
+
 def primitives(args, cmp):
     kinds = [("Lock", threading.Lock), ("RLock", threading.RLock), ("Semaphore(1)", lambda: threading.Semaphore(1)),
              ("BoundedSemaphore(1)", lambda: threading.BoundedSemaphore(1))]
@@ -148,6 +160,7 @@ def primitives(args, cmp):
         m = re.search(rf"Lock \+ Condition +{threads} threads? *, value \d: +([0-9.]+) ns per pair", out)
         return float(m.group(1)) if m else None
 
+    cmp.row("what threading.Lock is made of", "a futex word, three states (futex_mutex.c)", lock_kind(), ratio=False)
     cmp.row("Lock: acquire + release alone", None, med["Lock"], "ns")
     cmp.row("RLock: acquire + release alone", None, med["RLock"], "ns")
     cmp.row("Semaphore(1): acquire + release alone (C: semaphore.c, a Lock and a Condition)", c(1),

@@ -12,10 +12,14 @@ manager_demo.c.
    namespace).
 3. The server goes wrong, as in manager_demo: stopped (SIGSTOP) while a call waits
    (watched for twice manager_demo's --bound), and killed (SIGKILL) while a get()
-   waits; each in a child of wb.bounded, so that a call that never returns is
-   reported, not waited for.
+   waits; and a client killed while it waits in get(), then one put: does the item
+   reach the queue or the dead client's server thread? Each in a child of wb.bounded,
+   so that a call that never returns is reported, not waited for.
+4. solutions/dict_counter's race: two processes run d["n"] = d["n"] + 1 --increments
+   times each on a manager's dict, then the same inside a manager's Lock.
 """
 import os
+import queue
 import re
 import shutil
 import signal
@@ -189,6 +193,30 @@ def kill_later(pid, step):
     os.kill(pid, signal.SIGKILL)
 
 
+def getter(q):
+    wb.child_init()
+    q.get()  # waits until it is killed
+
+
+def dead_client(conn, step, where):
+    """In a child of wb.bounded: a client killed in q.get(), then one item put."""
+    m = make_manager(os.path.join(where, "dead"))
+    q = m.Queue()
+    p = wb.fork_context().Process(target=getter, args=(q,))
+    p.start()
+    time.sleep(step)  # it waits in get() by now
+    p.kill()
+    p.join(10)
+    time.sleep(step)
+    q.put("item")
+    try:
+        q.get(timeout=0.5)
+        conn.send("kept: the next get() had it")
+    except queue.Empty:
+        conn.send("lost: taken by the dead client's server thread")
+    m.shutdown()
+
+
 def faults(args, cmp):
     bound = args.bound / 1e9
     where = tempfile.mkdtemp(prefix=f"wb-10-shared-{os.getpid()}-")
@@ -196,11 +224,13 @@ def faults(args, cmp):
         hung, secs, msgs, _ = wb.bounded(stopped_server, (where,), timeout=2 * bound)
         got = dict(msgs)
         _, _, msgs, _ = wb.bounded(killed_server, (args.step / 1e9, where), timeout=args.step / 1e9 + 10)
+        died, after = msgs[0] if msgs else ("no answer", None)
+        _, _, msgs, _ = wb.bounded(dead_client, (args.step / 1e9, where), timeout=2 * args.step / 1e9 + 10)
+        item = msgs[0] if msgs else "no answer"
     finally:
         shutil.rmtree(where, ignore_errors=True)
     stopped = ("still waiting at the time limit: a proxy call has no timeout" if hung and "len" not in got
                else f"returned {got.get('len')}")
-    died, after = msgs[0] if msgs else ("no answer", None)
     print(f"  SIGSTOP to the server, then len(l): {stopped} ({2 * bound:g} s); SIGKILL to the server while "
           f"q.get() waits: {died}" + (f", {after:.1f} ms after the kill" if after is not None else ""))
     out = wb.run_c("10-shared/manager_demo", ["--bound", wb.format_duration(args.bound),
@@ -215,6 +245,48 @@ def faults(args, cmp):
     cmp.row("a get() waiting when the server is killed: it fails with", cd.group(1) if cd else None, died,
             ratio=False)
     cmp.row("... this long after the kill", float(cd.group(2)) if cd else None, after, "ms")
+    print(f"  a client killed while it waits in q.get(), then one put: the item is {item}")
+    cmp.row("a client killed while it waits in get(), then one put: the item is",
+            "kept: the server's thread saw the client die (tests/test_manager.c)", item, ratio=False)
+
+
+def adder(d, n, lock, gate):
+    wb.child_init()
+    gate.wait(30)
+    for _ in range(n):
+        if lock is None:
+            d["n"] = d["n"] + 1
+        else:
+            with lock:
+                d["n"] = d["n"] + 1
+
+
+def dict_race(args, cmp, m):
+    ctx = wb.fork_context()
+    got = {}
+    for way, lock in (("bare", None), ("locked", m.Lock())):
+        d, gate = m.dict({"n": 0}), ctx.Barrier(2)
+        ps = [ctx.Process(target=adder, args=(d, args.increments, lock, gate)) for _ in range(2)]
+        try:
+            for p in ps:
+                p.start()
+            wb.end_all(ps, 120)
+        finally:
+            wb.end_all(ps)
+        got[way] = d["n"]
+    want = 2 * args.increments
+    print(f"  two processes, {args.increments} times d['n'] = d['n'] + 1 each on a manager's dict: {got['bare']} of "
+          f"{want}; inside a manager's Lock: {got['locked']}")
+    out = wb.run_c("10-shared/solutions/dict_counter", ["--increments", str(args.increments)], timeout=60) or ""
+    if out:
+        cmp.source("dict_counter", f"chapters/10-shared/solutions/dict_counter --increments {args.increments}, run "
+                                   f"{wb.now_utc()}")
+    cb = re.search(r'd\["n"\] = d\["n"\] \+ 1: +(\d+)', out)
+    cl = re.search(r"inside a lock \(a queue token\): +(\d+)", out)
+    cmp.row(f"two processes, d['n'] = d['n'] + 1, {args.increments} times each on a manager's dict: total, of {want}",
+            int(cb.group(1)) if cb else None, got["bare"], ratio=False)
+    cmp.row("the same inside a lock (C: a queue holding one token; CPython: a manager's Lock)",
+            int(cl.group(1)) if cl else None, got["locked"], ratio=False)
 
 
 def part(args, d, cmp, cdat):
@@ -222,4 +294,5 @@ def part(args, d, cmp, cdat):
     with m:
         sweep(args, d, cmp, cdat, m)
         round_trips(args, cmp, m)
+        dict_race(args, cmp, m)
     faults(args, cmp)

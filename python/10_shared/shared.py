@@ -109,6 +109,11 @@ def part(args, d, cmp, cdat):
             d.row(procs, s.median, s.p10, s.p90, lost)
             print(f"  {LABELS[m]:26} {procs:3d} {s.median:11.1f} {lost:7.2f}%")
     p = min(max(2, wb.cores()), args.max_procs)
+    lock = wb.fork_context().Value("i", 0).get_lock()
+    kind = f"{type(lock).__module__}.{type(lock).__name__}"
+    print(f"  Value('i', 0).get_lock() is a {kind}")
+    cmp.row("the lock of a Value (it is taken again inside `with v.get_lock():`)",
+            "a process-shared recursive mutex", kind, ratio=False)
     with_lock, without = array_ns(p, args.iterations, True), array_ns(p, args.iterations, False)
     print(f"  Array('l', {p * args.iterations}), each of {p} processes fills its own slice: every item right; "
           f"ns per item {with_lock:.1f} with the array's lock, {without:.1f} with lock=False "

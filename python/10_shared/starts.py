@@ -137,7 +137,8 @@ def what_they_see(args, cmp):
     cmp.row("the forkserver worker's parent", "the fork server" if out else None,
             "the fork server" if seen["forkserver"][0] == server else str(seen["forkserver"][0]), ratio=False)
     cmp.row("multiprocessing.Process(fork) in a process with 3 other threads: a DeprecationWarning",
-            "(no warning in C)", fork_warned[0] if fork_warned else "none (before 3.12)", ratio=False)
+            "(no warning in C)", f"DeprecationWarning: {fork_warned[0]}" if fork_warned else "none (before 3.12)",
+            ratio=False)
     cmp.row("multiprocessing's default start method", "fork (start_methods: any of the three)",
             multiprocessing.get_start_method(), ratio=False)
 

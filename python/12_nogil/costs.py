@@ -9,7 +9,12 @@ to pass a message to (part 3), beside subinterpreters.c's parts 2 and 3.
    process to another through a multiprocessing Pipe (send_bytes: a copy through the
    kernel); µs per message, the time from the first send until the receiver has them
    all. Between subinterpreters: not measured (NaN).
+3. A collection, seen from another thread: gc.collect() over --garbage objects in
+   reference cycles, while a second thread notes how long it went without running. With
+   the GIL the collector holds it throughout: the other thread stands still for the
+   whole collection (stop_the_world.c's model must stop the threads itself).
 """
+import gc
 import os
 import queue
 import threading
@@ -145,3 +150,53 @@ def messages(args, d, cmp, cdat):
                 "queue.Queue)", c("pointer_us", size), res[size][0], "µs")
         cmp.row(f"a {size:,}-byte message between processes (C: a copy through chapter 02's queue; CPython: a "
                 "Pipe)", c("proc_us", size), res[size][1], "µs")
+
+
+def make_cycles(n):
+    junk = []
+    for _ in range(n // 2):
+        a, b = [], []
+        a.append(b)
+        b.append(a)  # a cycle: only the collector can free it
+        junk.append(a)
+    return junk
+
+
+def gc_pause(args, cmp, cdat):
+    """The same garbage collected twice: alone (how long a collection takes), then with a
+    second thread spinning (the longest it went without running)."""
+    gc.collect()
+    junk = make_cycles(args.garbage)
+    del junk
+    t = time.perf_counter()
+    found = gc.collect()
+    alone = time.perf_counter() - t
+    stop = threading.Event()
+    gaps = [0.0]
+
+    def spin():
+        last = time.perf_counter()
+        while not stop.is_set():
+            now = time.perf_counter()
+            gaps[0] = max(gaps[0], now - last)
+            last = now
+
+    junk = make_cycles(args.garbage)
+    del junk
+    th = threading.Thread(target=spin, daemon=True)
+    th.start()
+    time.sleep(0.02)  # (both threads are running)
+    gaps[0] = 0.0
+    again = gc.collect()
+    time.sleep(0.01)
+    stop.set()
+    th.join(10)
+    if again != found:
+        raise RuntimeError(f"the two collections freed {found} and {again} objects")
+    print(f"  gc.collect() of {found} objects: {alone * 1e3:.1f} ms alone; beside it, a spinning thread's longest "
+          f"stretch without running: {gaps[0] * 1e3:.1f} ms")
+    cmp.row(f"a collection of {found:,} objects in cycles, alone", None, alone * 1e3, "ms")
+    cmp.row("... the same beside a spinning thread: the longest the thread went without running (C: "
+            "stop_the_world's median pause to stop 1 thread)", cdat.at(0, "median", "threads", 1) / 1e3 if cdat else
+            None, gaps[0] * 1e3, "ms", "CPython's collector holds the GIL: the thread stands still for at least the "
+            "whole collection", ratio=False)

@@ -144,8 +144,9 @@ def part(args, nd, sd, cmp, cdat_nogil, cdat_sub):
         "measured)", "cores (count)"])
     sd.block("part 1: CPU-bound job vs workers", [
         "workers (count)", "threads_ms (ms): N threads of this interpreter", "interps_ms (ms): N subinterpreters, " +
-        ("a GIL each" if own_gil() else "all under the one GIL of the process (before 3.12)") +
-        " (NaN: none in this interpreter)", "procs_ms (ms): N processes (fork)", "cores (count)"])
+        ("a GIL each" if own_gil() else "one GIL for all; before 3.12 they share it") +
+        "; NaN: none in this interpreter",
+        "procs_ms (ms): N processes (fork)", "cores (count)"])
     print(f"  {args.work:g} million additions over N workers ({wb.gil_state()}; subinterpreters: "
           f"{api.name or 'none'}), median of {args.repeat}, ms:")
     print(f"  {'N':>3} {'threads':>10} {'processes':>10} {'interps':>10}   speed-up: threads processes interps")
