@@ -217,7 +217,7 @@ def events(args, cmp):
     out = wb.run_c("09-sync/solutions/futex_event", ["--repeat", str(args.rounds)], timeout=120) or ""
     if out:
         cmp.source("futex_event", f"chapters/09-sync/solutions/futex_event --repeat {args.rounds}, run {wb.now_utc()}")
-    m = re.search(r"event\.c:.*first runs after +([0-9.]+) us, last after +([0-9.]+) us", out)
+    m = re.search(r"event\.c:.*first runs after +([0-9.]+) [uµ]s, last after +([0-9.]+) [uµ]s", out)
     cmp.row("Event.set() with 8 waiters: the first runs after (C: event.c)", float(m.group(1)) if m else None,
             first, "µs")
     cmp.row("Event.set() with 8 waiters: the last runs after (C: event.c)", float(m.group(2)) if m else None,
