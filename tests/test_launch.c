@@ -250,9 +250,7 @@ static bool have_mpi(void)
 #ifdef WB_TSAN
     CHECK_SYS(setenv("UCX_MEM_EVENTS", "no", 1)); /* as launch.c does for its ranks */
 #endif
-#ifdef WB_ASAN
-    CHECK_SYS(setenv("HWLOC_PLUGINS_BLACKLIST", "hwloc_pci", 0)); /* likewise */
-#endif
+    CHECK_SYS(setenv("HWLOC_PLUGINS_BLACKLIST", "hwloc_pci", 0)); /* as launch.c does for its ranks */
     return ok;
 }
 

@@ -246,14 +246,13 @@ void launch_self(int ranks, const char *const *mpiexec_opts, char **argv, int64_
      * thread's state, and crashes. Only RDMA networks need the hook. */
     CHECK_SYS(setenv("UCX_MEM_EVENTS", "no", 1));
 #endif
-#ifdef WB_ASAN
     /* hwloc (MPICH's view of the machine's topology) loads its PCI plugin when
-     * Debian's libhwloc-plugins is installed (Open MPI brings it in), and unloads it
-     * with memory the plugin still points to: LeakSanitizer then reports a leak in an
-     * "<unknown module>". One machine's MPI has no use for PCI devices; a reader's own
-     * setting wins. */
+     * Debian's libhwloc-plugins is installed (Open MPI brings it in, with
+     * python3-mpi4py for make compare), and unloads it with memory the plugin still
+     * points to: LeakSanitizer and valgrind then report a leak in an "<unknown
+     * module>", and a job's start would depend on which packages are installed. One
+     * machine's MPI has no use for PCI devices; a reader's own setting wins. */
     CHECK_SYS(setenv("HWLOC_PLUGINS_BLACKLIST", "hwloc_pci", 0));
-#endif
     args[n++] = self;
     for (int i = 1; argv[i] && n < MAX_ARGS; i++)
         args[n++] = argv[i];
