@@ -22,7 +22,6 @@ for: the same rules as rlock.c; a Lock+release several times C's mutex alone, an
 two cores a cost set by the GIL's hand-offs rather than by the lock.
 """
 import re
-import resource
 import threading
 import time
 
@@ -119,37 +118,12 @@ def part2(args, cmp, c):
 
 
 def pairs_run(lock, threads, duration, cpus):
-    """Every thread loops on acquire, counter += 1, release for `duration` seconds.
-    Returns ns per pair (wall / all pairs), the busier thread's share (%), sleeps per
-    million pairs."""
-    counter = [0]
-    done = [0] * threads
-    sleeps = [0] * threads
-
-    def worker(t):
-        def go():
-            if cpus is not None:
-                wb.pin(cpus[t])
-            v0 = resource.getrusage(resource.RUSAGE_THREAD).ru_nvcsw
-            n = 0
-            stop = time.perf_counter() + duration  # the threads leave the barrier together
-            while n == 0 or time.perf_counter() < stop:
-                for _ in range(200):
-                    lock.acquire()
-                    counter[0] += 1
-                    lock.release()
-                n += 200
-            done[t] = n
-            sleeps[t] = resource.getrusage(resource.RUSAGE_THREAD).ru_nvcsw - v0
-        return go
-
-    t0 = time.perf_counter()
-    wb.join_all(wb.threads_start_together([worker(t) for t in range(threads)]), duration + 30)
-    wall = time.perf_counter() - t0
+    """Every thread loops on acquire, counter += 1, release for `duration` seconds
+    (wb.lock_pairs). Returns ns per pair (wall / all pairs), the busier thread's share
+    (%), sleeps per million pairs."""
+    ns, done, sleeps = wb.lock_pairs(lock, cpus if cpus is not None else [None] * threads, duration)
     total = sum(done)
-    if counter[0] != total:
-        raise RuntimeError(f"the counter says {counter[0]}, the threads did {total} pairs")
-    return wall / total * 1e9, 100.0 * max(done) / total, sum(sleeps) / total * 1e6
+    return ns, 100.0 * max(done) / total, sum(sleeps) / total * 1e6
 
 
 def part3(args, d, cmp, cdat):

@@ -12,7 +12,6 @@ solutions/futex_semaphore.
    BoundedSemaphore; and a Semaphore(3) shared by 4 threads (futex_semaphore's case).
 """
 import re
-import resource
 import sys
 import threading
 import time
@@ -28,36 +27,12 @@ COLUMNS = ["threads (count)", "ns (ns): wall time / all pairs, median", "ns_p10 
 
 
 def lock_run(threads, duration, one_core):
-    """One run: ns per pair, the busiest thread's share over an even one, sleeps per
-    million pairs."""
-    lock = threading.Lock()
-    counter = [0]
-    done = [0] * threads
-    sleeps = [0] * threads
-
-    def worker(t):
-        def go():
-            wb.pin(0 if one_core else t % wb.cores())
-            v0 = resource.getrusage(resource.RUSAGE_THREAD).ru_nvcsw
-            n = 0
-            stop = time.perf_counter() + duration  # the threads leave the start line together
-            while n == 0 or time.perf_counter() < stop:
-                for _ in range(100):
-                    lock.acquire()
-                    counter[0] += 1
-                    lock.release()
-                n += 100
-            done[t] = n
-            sleeps[t] = resource.getrusage(resource.RUSAGE_THREAD).ru_nvcsw - v0
-        return go
-
-    t0 = time.perf_counter()
-    wb.join_all(wb.threads_start_together([worker(t) for t in range(threads)]), duration + 60)
-    wall = time.perf_counter() - t0
+    """One run (wb.lock_pairs): ns per pair, the busiest thread's share over an even one,
+    sleeps per million pairs."""
+    cpus = [0 if one_core else t % wb.cores() for t in range(threads)]
+    ns, done, sleeps = wb.lock_pairs(threading.Lock(), cpus, duration)
     total = sum(done)
-    if counter[0] != total:
-        raise RuntimeError(f"the counter says {counter[0]}, the threads did {total} pairs")
-    return wall / total * 1e9, max(done) / (total / threads), sum(sleeps) / total * 1e6
+    return ns, max(done) / (total / threads), sum(sleeps) / total * 1e6
 
 
 def sweep(args, d, cmp, cdat):

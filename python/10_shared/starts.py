@@ -191,10 +191,11 @@ def costs(args, d, cmp, cdat):
         cmp.row(f"fork, with {many} idle threads", c(1, many, "fork"), med[(1, many)]["fork"], "µs")
 
 
-def try_lock(conn, patience):
+def try_lock(conn, patience, which):
+    """A worker waits up to `patience` for this module's lock named `which`."""
     init()
     t = time.perf_counter()
-    got = g_lock.acquire(timeout=patience)
+    got = globals()[which].acquire(timeout=patience)
     conn.send((got, time.perf_counter() - t))
     conn.close()
 
@@ -217,7 +218,7 @@ def held_start(method, hold, patience, at_fork=False):
         raise RuntimeError("the holder never took the lock")
     ctx = multiprocessing.get_context(method)
     r, w = ctx.Pipe(duplex=False)
-    p = ctx.Process(target=try_lock_atfork if at_fork else try_lock, args=(w, patience))
+    p = ctx.Process(target=try_lock, args=(w, patience, "g_atfork" if at_fork else "g_lock"))
     try:
         t = time.perf_counter()
         with warnings.catch_warnings():
@@ -234,14 +235,6 @@ def held_start(method, hold, patience, at_fork=False):
         r.close()
         w.close()
         th.join(hold + 10)
-
-
-def try_lock_atfork(conn, patience):
-    init()
-    t = time.perf_counter()
-    got = g_atfork.acquire(timeout=patience)
-    conn.send((got, time.perf_counter() - t))
-    conn.close()
 
 
 _atfork = {"got": False}

@@ -41,35 +41,8 @@ def threads_run(n, w):
     return time.perf_counter() - t, sum(out)
 
 
-def child(lo, hi, fd):
-    wb.child_init()
-    os.write(fd, (str(job(lo, hi)) + "\n").encode())  # noqa: F821
-
-
 def processes_run(n, w):
-    ctx = wb.fork_context()
-    r, wfd = os.pipe()
-    ps = []
-    try:
-        t = time.perf_counter()
-        for k in range(w):
-            ps.append(ctx.Process(target=child, args=(n * k // w, n * (k + 1) // w, wfd)))
-            ps[-1].start()
-        os.close(wfd)
-        wfd = -1
-        text = b""
-        while text.count(b"\n") < w:
-            chunk = os.read(r, 4096)
-            if not chunk:
-                raise RuntimeError("a process ended without its sum")
-            text += chunk
-        wb.end_all(ps, 60)
-        return time.perf_counter() - t, sum(int(x) for x in text.split())
-    finally:
-        wb.end_all(ps)
-        os.close(r)
-        if wfd >= 0:
-            os.close(wfd)
+    return wb.fork_map(job, [(n * k // w, n * (k + 1) // w) for k in range(w)])  # noqa: F821
 
 
 def interps_run(api, n, w):
@@ -125,8 +98,11 @@ def part(args, nd, sd, cmp, cdat_nogil, cdat_sub):
     for _ in range(args.repeat):
         for w in range(1, args.max_workers + 1):
             for way in ways:
-                secs, total = (threads_run(n, w) if way == "threads" else processes_run(n, w) if way == "procs"
-                               else interps_run(api, n, w))
+                if way == "procs":
+                    secs, sums = processes_run(n, w)
+                    total = sum(sums)
+                else:
+                    secs, total = threads_run(n, w) if way == "threads" else interps_run(api, n, w)
                 if total != expect:
                     raise RuntimeError(f"{way} x {w}: sum {total}, expected {expect}")
                 res.setdefault((way, w), []).append(secs * 1e3)

@@ -16,28 +16,32 @@ side. This package gives them the workbook's conventions, in Python, one concern
   children.py  main(run) for every script (SIGTERM as Ctrl-C, exit 130, helpers
                stopped); child_init() first in every child (it dies with its parent;
                worker_init() for a Pool's workers); bounded(): run what may hang in a
-               child, with a time limit; end_all(), held_interrupts()
-  threads.py   pin(): one thread to one CPU; threads started together, joined bounded
+               child, with a time limit; end_all(), held_interrupts(); fork_map():
+               a function in fork children, all at once, their results back
+  threads.py   pin(): one thread to one CPU; threads started together, joined bounded;
+               lock_pairs(): acquire, add 1, release, on several threads
 
 Scripts use the names below as wb.NAME (`import wb`); python/README.md says how to add
 a chapter's script.
 """
-from .children import (bounded, child_init, end_all, fork_context, held_interrupts, main, on_termination, read_exact,
-                       stop_helpers, worker_init)
+from .children import (bounded, child_init, end_all, fork_context, fork_map, held_interrupts, main, on_termination,
+                       read_exact, stop_helpers, worker_init)
 from .data import TOP, Data, DataFile, column_key, read_data, run_c
 from .machine import (cores, cpu_model, gil_state, has_gil, interpreter_long, interpreter_short, machine_prefix,
                       machine_string, modules, now_utc)
 from .options import NS_PER_MS, NS_PER_S, NS_PER_US, Opt, format_duration, parse, parse_duration
 from .table import Compare, Summary, percentile, show, summary
-from .threads import join_all, pin, spin_until, threads_start_together, tight_timer_slack, two_cpus, unpin
+from .threads import (join_all, lock_pairs, pin, spin_until, threads_start_together, tight_timer_slack, two_cpus,
+                      unpin)
 
 __all__ = [
-    "bounded", "child_init", "end_all", "fork_context", "held_interrupts", "main", "on_termination", "read_exact",
-    "stop_helpers", "worker_init",
+    "bounded", "child_init", "end_all", "fork_context", "fork_map", "held_interrupts", "main", "on_termination",
+    "read_exact", "stop_helpers", "worker_init",
     "TOP", "Data", "DataFile", "column_key", "read_data", "run_c",
     "cores", "cpu_model", "gil_state", "has_gil", "interpreter_long", "interpreter_short", "machine_prefix",
     "machine_string", "modules", "now_utc",
     "NS_PER_MS", "NS_PER_S", "NS_PER_US", "Opt", "format_duration", "parse", "parse_duration",
     "Compare", "Summary", "percentile", "show", "summary",
-    "join_all", "pin", "spin_until", "threads_start_together", "tight_timer_slack", "two_cpus", "unpin",
+    "join_all", "lock_pairs", "pin", "spin_until", "threads_start_together", "tight_timer_slack", "two_cpus",
+    "unpin",
 ]

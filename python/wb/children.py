@@ -8,6 +8,7 @@ behind.
                  their defaults (worker_init() for a Pool's or an executor's workers)
   bounded()      runs a function that may hang in a child, killed at a time limit
   end_all()      kills and reaps the children a function started, in its `finally:`
+  fork_map()     func(*args) in one fork child per args, all at once: their results back
   held_interrupts()   Ctrl-C held back while a Pool or a Manager is being made
 (Threads and CPUs are threads.py's.)
 """
@@ -15,6 +16,7 @@ import contextlib
 import ctypes
 import multiprocessing
 import os
+import select
 import signal
 import sys
 import threading
@@ -106,6 +108,46 @@ def end_all(processes, grace=0.0):
         if p.is_alive():
             p.kill()
         p.join()
+
+
+def _fork_map_child(func, args, fd):
+    child_init()
+    os.write(fd, f"{func(*args)}\n".encode())
+
+
+def fork_map(func, arglists, timeout=600.0):
+    """Runs func(*args) in one fork child for each args of arglists, all at once (each
+    child calls child_init() first; func returns an int, which comes back through a
+    pipe). Returns (seconds from the first start until every result is back, the
+    results in the order they came). A child that ends without its result, or one still
+    running at `timeout`, is an error; every child is reaped."""
+    ctx = fork_context()
+    r, w = os.pipe()
+    ps = []
+    try:
+        t = time.monotonic()
+        for args in arglists:
+            ps.append(ctx.Process(target=_fork_map_child, args=(func, args, w)))
+            ps[-1].start()
+        os.close(w)
+        w = -1
+        text = b""
+        while text.count(b"\n") < len(ps):
+            left = t + timeout - time.monotonic()
+            if left <= 0 or not select.select([r], [], [], left)[0]:
+                raise RuntimeError(f"fork_map: no result from every child within {timeout:g} s")
+            chunk = os.read(r, 4096)
+            if not chunk:
+                raise RuntimeError("fork_map: a child ended without its result")
+            text += chunk
+        secs = time.monotonic() - t
+        end_all(ps, 60)
+        return secs, [int(x) for x in text.split()]
+    finally:
+        end_all(ps)
+        os.close(r)
+        if w >= 0:
+            os.close(w)
 
 
 def read_exact(fd, n):

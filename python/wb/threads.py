@@ -4,9 +4,11 @@
   threads_start_together(), join_all()   threads behind a barrier; a bounded join
   spin_until()     a busy wait on the clock
   tight_timer_slack()   short sleeps that end within a microsecond of their time
+  lock_pairs()     lock_compare's and mutex_cost's loop: acquire, add 1, release
 """
 import ctypes
 import os
+import resource
 import threading
 import time
 
@@ -68,3 +70,39 @@ def join_all(threads, timeout=120.0):
         t.join(max(0.0, deadline - time.monotonic()))
         if t.is_alive():
             raise RuntimeError(f"thread {t.name} still running after {timeout:.0f} s")
+
+
+def lock_pairs(lock, cpus, duration):
+    """One thread per entry of cpus (a CPU to pin it to, or None) loops on lock.acquire(),
+    counter += 1, lock.release() for `duration` seconds, the threads started together.
+    Returns (ns per pair: the wall time over all the pairs, checked against the counter;
+    each thread's pairs; each thread's sleeps, its voluntary context switches)."""
+    threads = len(cpus)
+    counter = [0]
+    done = [0] * threads
+    sleeps = [0] * threads
+
+    def worker(t):
+        def go():
+            if cpus[t] is not None:
+                pin(cpus[t])
+            v0 = resource.getrusage(resource.RUSAGE_THREAD).ru_nvcsw
+            n = 0
+            stop = time.perf_counter() + duration  # the threads leave the start line together
+            while n == 0 or time.perf_counter() < stop:
+                for _ in range(100):
+                    lock.acquire()
+                    counter[0] += 1
+                    lock.release()
+                n += 100
+            done[t] = n
+            sleeps[t] = resource.getrusage(resource.RUSAGE_THREAD).ru_nvcsw - v0
+        return go
+
+    t0 = time.perf_counter()
+    join_all(threads_start_together([worker(t) for t in range(threads)]), duration + 60)
+    wall = time.perf_counter() - t0
+    total = sum(done)
+    if counter[0] != total:
+        raise RuntimeError(f"the counter says {counter[0]}, the threads did {total} pairs")
+    return wall / total * 1e9, done, sleeps
