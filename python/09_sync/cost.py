@@ -105,11 +105,11 @@ def shared_sem_ns(pairs):
 
 
 def lock_kind():
-    """What threading.Lock is made of in this interpreter: a PyMutex from 3.13
-    (Modules/_threadmodule.c), before that the platform's lock, which sys.thread_info
-    names ('semaphore': a POSIX sem_t, Python/thread_pthread.h)."""
-    if sys.version_info >= (3, 13):
-        return "a PyMutex (3.13 and later)"
+    """What threading.Lock is made of in this interpreter: a PyMutex since gh-117721
+    (Modules/_threadmodule.c, 3.13.1), before that the platform's lock, which
+    sys.thread_info names ('semaphore': a POSIX sem_t, Python/thread_pthread.h)."""
+    if sys.version_info >= (3, 13, 1) or sys.thread_info.lock == "pymutex":
+        return "a PyMutex (gh-117721)"
     return {"semaphore": "a POSIX semaphore, sem_t (sys.thread_info.lock: 'semaphore')",
             "mutex+cond": "a mutex and a condition variable (sys.thread_info.lock: 'mutex+cond')"}.get(
         sys.thread_info.lock, str(sys.thread_info.lock))
