@@ -11,8 +11,9 @@ to pass a message to (part 3), beside subinterpreters.c's parts 2 and 3.
    all. Between subinterpreters: not measured (NaN).
 3. A collection, seen from another thread: gc.collect() over --garbage objects in
    reference cycles, while a second thread notes how long it went without running. With
-   the GIL the collector holds it throughout: the other thread stands still for the
-   whole collection (stop_the_world.c's model must stop the threads itself).
+   the GIL the collector holds it throughout: the other thread stands still for about
+   as long as a collection takes alone (stop_the_world.c's model must stop the threads
+   itself).
 """
 import gc
 import os
@@ -198,5 +199,5 @@ def gc_pause(args, cmp, cdat):
     cmp.row(f"a collection of {found:,} objects in cycles, alone", None, alone * 1e3, "ms")
     cmp.row("... the same beside a spinning thread: the longest the thread went without running (C: "
             "stop_the_world's median pause to stop 1 thread)", cdat.at(0, "median", "threads", 1) / 1e3 if cdat else
-            None, gaps[0] * 1e3, "ms", "CPython's collector holds the GIL: the thread stands still for at least the "
-            "whole collection", ratio=False)
+            None, gaps[0] * 1e3, "ms", "CPython's collector holds the GIL: the thread stands still for about a whole "
+            "collection", ratio=False)
