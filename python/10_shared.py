@@ -48,19 +48,19 @@ def run():
                10, 1_000_000, quick=20),
         wb.Opt("trips", "int", 500, "part 2: round trips timed in this process", 10, 1_000_000, quick=20),
         wb.Opt("bound", "duration", 500 * MS, "part 2: manager_demo's bound on a call (ours is watched twice as long)",
-               MS, 60 * S, quick=100 * MS),
+               MS, 60 * S, quick=50 * MS),
         wb.Opt("step", "duration", 100 * MS, "part 2: pause before the server is killed", MS, 10 * S, quick=30 * MS),
         wb.Opt("increments", "int", 500, "part 2: d['n'] = d['n'] + 1 per process on a manager's dict", 1,
                1_000_000, quick=50),
         wb.Opt("start-repeat", "int", 5, "part 3: starts per method and point (the median is kept)", 1, 201,
                quick=1),
-        wb.Opt("max-mib", "int", 256, "part 3: largest touched parent memory (MiB)", 0, 4096, quick=4),
+        wb.Opt("max-mib", "int", 256, "part 3: largest touched parent memory (MiB)", 0, 4096, quick=0),
         wb.Opt("max-threads", "int", 64 * wb.cores(), "part 3: most idle parent threads", 0, 4096, quick=0),
         wb.Opt("hold", "duration", 200 * MS, "part 4: how long the holder keeps the lock", MS, 10 * S, quick=30 * MS),
         wb.Opt("patience", "duration", S, "part 4: how long a worker waits for the lock", MS, 60 * S,
-               quick=100 * MS),
+               quick=50 * MS),
         wb.Opt("forks", "int", 200, "part 4: forks while another thread takes and releases the lock", 1, 100000,
-               quick=10),
+               quick=5),
     ])
     cmp = wb.Compare(args.data, "10", "Shared memory, managers, start methods")
     cdat = {e: wb.read_data(args.data, e) for e in ("shared_value", "manager_bench", "start_methods")}
