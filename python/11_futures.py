@@ -78,8 +78,8 @@ def run():
         c.start("cancel_count", "solutions/cancel_count", "--work", wb.format_duration(args.work))
         c.start("broken", "broken_pool", "--unit", wb.format_duration(max(args.unit, 20 * MS)))  # (its least)
         if c.procs:
-            cmp.source("demos", f"chapters/11-futures' executor_demo, wait_demo --unit {unit}, broken_pool, "
-                                f"solutions/cancel_count, run {wb.now_utc()}")
+            cmp.source("executor_demo, wait_demo, broken_pool, solutions/cancel_count",
+                       f"run {wb.now_utc()} beside the script with its units of work")
         print(f"Part 1: concurrent.futures ({wb.interpreter_short()})")
         futures.part(args, cmp, c)
         futures.part_call_queue(args, cmp, c)

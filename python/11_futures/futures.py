@@ -105,7 +105,8 @@ def demo(kind, u):
             r["raised"] = "nothing"
         except ValueError as e:
             cause = e.__cause__
-            r["raised"] = f"{type(e).__name__}('{e}'), the same object as exception(): {e is f.exception()}"
+            r["raised"] = f"re-raised {type(e).__name__}" + (", the object exception() returns" if e is f.exception()
+                                                             else ", not the object exception() returns")
             r["traceback"] = type(cause).__name__ if cause is not None else "none"
     return r
 
@@ -119,8 +120,8 @@ def wait_demo(u):
                                           ("FIRST_EXCEPTION, none raises", cf.FIRST_EXCEPTION, None, None),
                                           ("ALL_COMPLETED, timeout=1.5 units", cf.ALL_COMPLETED, None, 1.5 * u),
                                           ("ALL_COMPLETED", cf.ALL_COMPLETED, None, None)):
-            fs = [ex.submit(square, i, k, u, 13 if i == fail else 0) for i, k in enumerate((3, 1, 2))]
             t = time.monotonic()
+            fs = [ex.submit(square, i, k, u, 13 if i == fail else 0) for i, k in enumerate((3, 1, 2))]
             done, _ = cf.wait(fs, timeout=timeout or LIMIT, return_when=when)
             out[what] = ((time.monotonic() - t) / u, "{" + ", ".join(str(fs.index(f)) for f in sorted(
                 done, key=fs.index)) + "}")

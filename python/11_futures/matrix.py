@@ -74,12 +74,12 @@ def name(r):
 
 
 def c_cells(cdat):
-    """choose.dat's cells: {workload: {runner: (wall, capped, done, tasks, kib)}}, or {}."""
+    """choose.dat's cells: {workload: {runner: (wall, capped, done, tasks, kib, busy)}}, or {}."""
     out = {}
     if cdat is None:
         return out
     for row in cdat.block(0)["rows"]:
-        out.setdefault(WORKLOADS[int(row[0])], {})[int(row[1])] = (row[2], row[4] > 0, row[5], row[6], row[9])
+        out.setdefault(WORKLOADS[int(row[0])], {})[int(row[1])] = (row[2], row[4] > 0, row[5], row[6], row[9], row[7])
     return out
 
 
@@ -170,8 +170,8 @@ def rows(res, cmp, c):
                 cp[0] / cb_ms if cp and not cp[1] and cb_ms else None,
                 None if res[w][pick]["capped"] else res[w][pick]["ms"] / res[w][best]["ms"], "x")
     th = res["cpu"][THREADS_COLUMN]
-    cmp.row(f"cpu: {name(THREADS_COLUMN)}, cores busy (C: threads under the simulated GIL)", None, th["busy"], "x",
-            note="above 1 would be parallel")
+    cmp.row(f"cpu: {name(THREADS_COLUMN)}, cores busy (CPU time / wall time; above 1: parallel)",
+            c.get("cpu", {}).get(2, (None,) * 6)[5], th["busy"], "cores", note="C: threads under the simulated GIL")
     for r, cr in ((THREADS_COLUMN, 2), (COROS, 4), (GEVENT, None), (HYBRID, 5), (PROCS, 3)):
         if r not in res["idle"]:
             if r == GEVENT:
