@@ -68,7 +68,7 @@ if [ "$want" = plots ] || [ "$want" = compare ] || [ "$want" = all ]; then
     [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need fonts-dejavu-core
 fi
 if [ "$want" = compare ] || [ "$want" = all ]; then
-    # python/'s scripts: Debian's interpreter and the two modules chapter 07 compares
+    # python/'s scripts: Debian's interpreter and the two modules chapters 07 and 11 compare
     if [ "$python" = /usr/bin/python3 ]; then
         [ -x /usr/bin/python3 ] || need python3
         if ! [ -x /usr/bin/python3 ] || ! /usr/bin/python3 -c 'import greenlet' >/dev/null 2>&1; then
