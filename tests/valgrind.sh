@@ -10,15 +10,60 @@
 # child that leaves with _exit still holds its copy of the parent's heap, which
 # memcheck would call a leak. valgrind writes its findings to fd 9, and any finding
 # fails the run; the program's own output is not looked at here (smoke.c does that).
+# The runs go as many at a time as there are cores (WB_JOBS to change it): valgrind
+# runs a program's threads one at a time, so one run uses one core; the reports come
+# out in the runs' order.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
-passed=0 failed=0 seen=""
 vg=(valgrind -q --log-fd=9 --leak-check=full --errors-for-leak-kinds=definite,indirect
     --show-leak-kinds=definite,indirect --child-silent-after-fork=yes)
 # The same command for programs that start other programs through a launcher: 13-cluster's
 # programs run their MPI ranks (started by mpiexec) under it, findings to the same fd 9.
 export WB_VALGRIND="${vg[*]}"
+jobs=${WB_JOBS:-$(nproc)}
+case $jobs in ''|*[!0-9]*|0) echo "valgrind.sh: WB_JOBS must be a whole number from 1 (got '$jobs')" >&2; exit 2 ;; esac
+out_dir=$(mktemp -d -t wb-valgrind.XXXXXX) || exit 1
+# on any exit the running checks are ended and their reports removed
+stop() { local p; for p in $(jobs -p); do kill -TERM -- "$p" 2>/dev/null; done; wait; rm -rf "$out_dir"; }
+trap stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# One check: a run of a program (kind "run") or a test binary (kind "test"), under
+# memcheck, its verdict in $out_dir/N.ok or $out_dir/N.fail with what to show.
+check() { # N kind path args...
+    local n=$1 kind=$2 path=$3 out rc
+    shift 3
+    if [ "$kind" = run ]; then # only the findings (fd 9)
+        out=$(timeout -k 5 300 "${vg[@]}" "$path" "$@" 9>&1 >/dev/null 2>&1); rc=$?
+    else                       # the findings and the test's own report
+        out=$(timeout -k 5 300 "${vg[@]}" "$path" "$@" 9>&1 2>&1); rc=$?
+    fi
+    if [ "$kind" = run ]; then
+        # findings are "==pid==" lines; "--pid--" lines are valgrind's own notes (such as
+        # "unhandled syscall 434": it does not know pidfd_open, and common/ falls back)
+        out=$(grep '^==' <<<"$out")
+        if [ -z "$out" ] && [ $rc -ne 124 ] && [ $rc -ne 137 ]; then
+            : >"$out_dir/$n.ok"
+        else
+            { echo "valgrind: $path $* failed (exit $rc):"; printf '%s\n' "$out" | tail -n 30; } >"$out_dir/$n.fail"
+        fi
+    elif [ -z "$(grep '^==' <<<"$out")" ] && [ $rc -eq 0 ]; then
+        : >"$out_dir/$n.ok"
+    else
+        { echo "valgrind: $path failed (exit $rc):"
+          grep -v -e '^\[ *\(RUN\|OK\) *\]' -e '^--' <<<"$out" | tail -n 30; } >"$out_dir/$n.fail"
+    fi
+}
+
+n=0 seen=""
+start() { # kind path args...: starts a check once fewer than $jobs run
+    while [ "$(jobs -pr | wc -l)" -ge "$jobs" ]; do wait -n; done
+    n=$((n + 1))
+    check "$n" "$@" &
+}
+
 for smoke in chapters/*${ONLY:-}*/smoke.txt; do
     [ -f "$smoke" ] || continue
     dir=$(dirname "$smoke")
@@ -28,37 +73,30 @@ for smoke in chapters/*${ONLY:-}*/smoke.txt; do
         case " $seen " in *" $dir/$prog "*) continue ;; esac
         seen="$seen $dir/$prog"
         # shellcheck disable=SC2086
-        out=$(timeout -k 5 300 "${vg[@]}" "$dir/$prog" $args 9>&1 >/dev/null 2>&1); rc=$?
-        # findings are "==pid==" lines; "--pid--" lines are valgrind's own notes (such as
-        # "unhandled syscall 434": it does not know pidfd_open, and common/ falls back)
-        out=$(grep '^==' <<<"$out")
-        if [ -z "$out" ] && [ $rc -ne 124 ] && [ $rc -ne 137 ]; then
-            passed=$((passed + 1))
-        else
-            failed=$((failed + 1))
-            echo "valgrind: $dir/$prog $args failed (exit $rc):"
-            printf '%s\n' "$out" | tail -n 30
-        fi
+        start run "$dir/$prog" $args
     done < <(grep -E '^[a-z_0-9]+' "$smoke")
 done
 
+# chapter 07's coroutine tests (see the top); a test binary must also pass its tests
+missing=0
 for mk in tests/test_*.mk; do
     grep -qs -- chapters/07-coroutine "$mk" || continue
     [ -n "${ONLY:-}" ] && ! grep -qs -- "$ONLY" "$mk" && continue
     t=${mk%.mk}
     if [ ! -x "$t" ]; then
-        failed=$((failed + 1))
+        missing=$((missing + 1))
         echo "valgrind: $t is not built"
         continue
     fi
-    out=$(timeout -k 5 300 "${vg[@]}" "$t" 9>&1 2>&1); rc=$?
-    if [ -z "$(grep '^==' <<<"$out")" ] && [ $rc -eq 0 ]; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "valgrind: $t failed (exit $rc):"
-        grep -v -e '^\[ *\(RUN\|OK\) *\]' -e '^--' <<<"$out" | tail -n 30
-    fi
+    start test "$t"
 done
-echo "valgrind: $passed passed, $failed failed"
+wait
+
+passed=$(find "$out_dir" -name '*.ok' | wc -l)
+failed=$(( $(find "$out_dir" -name '*.fail' | wc -l) + missing ))
+for i in $(seq 1 "$n"); do
+    [ -e "$out_dir/$i.ok" ] || [ -e "$out_dir/$i.fail" ] || { echo "valgrind: check $i left no verdict"; failed=$((failed + 1)); }
+    [ -e "$out_dir/$i.fail" ] && cat "$out_dir/$i.fail"
+done
+echo "valgrind: $passed passed, $failed failed ($jobs at a time)"
 [ "$failed" -eq 0 ]
