@@ -24,14 +24,18 @@ set key top left
 set xtics ("MPI\ntwo cores" 0, "MPI\none core" 1, "pool\ntwo cores" 2, "pool\none core" 3)
 PY = ""
 cx = 0  # (beside CPython, C's bars move left and CPython's open dashed ones stand on the right)
+cl = 0  # (C's value labels: moved left beside CPython's, which move right, so that
+        # two values of the same height do not run into each other)
 if (wb_py) {
     set boxwidth 0.36
     cx = -0.19
-    PY = (", '".py."' index 1 using ($1+0.19):2 with boxes fs empty lt 2 dt 2 lw 2 title 'CPython: mpi4py, multiprocessing.Pool', '".py."' index 1 using ($1+0.19):2:3:4 with yerrorbars lt 7 lw 1.2 pt -1 notitle, '".py."' index 1 using ($1+0.19):4:($2 >= 10 ? sprintf('%.0f', $2) : sprintf('%.2f', $2)) with labels offset 0, 0.8 font ',9' notitle")
+    cl = -0.8
+    set yrange [0.1:1e7]  # (room for the legend above the one-core bars and their labels)
+    PY = (", '".py."' index 1 using ($1+0.19):2 with boxes fs empty lt 2 dt 2 lw 2 title 'CPython: mpi4py, multiprocessing.Pool', '".py."' index 1 using ($1+0.19):2:3:4 with yerrorbars lt 7 lw 1.2 pt -1 notitle, '".py."' index 1 using ($1+0.19):4:($2 >= 10 ? sprintf('%.0f', $2) : sprintf('%.2f', $2)) with labels offset 0.8, 0.8 font ',9' notitle")
 }
 plot data index 1 using ($1+cx):2 with boxes lt 1 title (wb_py ? "C: median" : "median"), \
      ''   index 1 using ($1+cx):2:3:4 with yerrorbars lt 7 lw 1.2 pt -1 title "10th to 90th percentile", \
-     ''   index 1 using ($1+cx):4:($2 >= 10 ? sprintf(wb_py ? "%.0f" : "%.0f µs", $2) : sprintf(wb_py ? "%.2f" : "%.2f µs", $2)) with labels offset 0, 0.8 font (wb_py ? ",9" : ",12") notitle @PY
+     ''   index 1 using ($1+cx):4:($2 >= 10 ? sprintf(wb_py ? "%.0f" : "%.0f µs", $2) : sprintf(wb_py ? "%.2f" : "%.2f µs", $2)) with labels offset cl, 0.8 font (wb_py ? ",9" : ",12") notitle @PY
 
 unset label 999 # the caption once is enough
 set title "starting a job of P processes" font ",13"
