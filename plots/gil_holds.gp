@@ -16,7 +16,8 @@ set logscale x 10
 set xrange [1:1e5]
 set xtics ("1 µs" 1, "10 µs" 10, "100 µs" 100, "1 ms" 1000, "10 ms" 1e4, "100 ms" 1e5)
 set yrange [0:105]
-set key top center samplen 2
+# the key between the old GIL's holds (µs, on the left) and the new GIL's (ms, on the right)
+set key at graph 0.42, graph 0.99 center top samplen 2
 set xlabel "length of a hold (take to drop)"
 set ylabel "share of all holds (%)"
 plot data index 4 using 3:4:1:2:(0):4 with boxxyerror lt 1 @BAR title "new GIL, two cores", \
@@ -26,7 +27,7 @@ plot data index 4 using 3:4:1:2:(0):4 with boxxyerror lt 1 @BAR title "new GIL, 
 set arrow 1 from 5000, graph 0 to 5000, graph 1 nohead dt 3 lc rgb "#777777"
 set label 1 "5 ms" at 5000, graph 0.55 right offset -0.5, 0 font ",10" textcolor rgb "#555555"
 unset label 999
-set key top left
+set key inside top left
 set xlabel "length of a turn (until another thread takes the GIL)"
 PY = wb_py ? sprintf(", '%s' index 4 using 3:8 with histeps lc rgb '#000000' lw 2 dt 2 title 'CPython, two cores', '%s' index 4 using 3:9 with histeps lc rgb '#777777' lw 2 dt 3 title 'CPython, one core'", py, py) : ""
 set ylabel "share of the time spent in such turns (%)"
