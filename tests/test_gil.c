@@ -580,6 +580,45 @@ static void test_no_gil(void **state)
     gil_destroy(&g);
 }
 
+/* ---- the tick rate counts the thread's own CPU time ---- */
+
+static atomic_bool g_spin_stop;
+
+static void *spinner(void *arg)
+{
+    (void)arg;
+    while (!atomic_load_explicit(&g_spin_stop, memory_order_relaxed))
+        ;
+    return NULL;
+}
+
+/* gil_tick_rate with another thread spinning on the same CPU: the calibrating thread
+ * runs about half the time, and a rate timed on the wall clock came out about half
+ * (gil_fetch's "2 ms" parse was then 1 ms of work). Timed on the thread's CPU clock it
+ * stays near the rate alone. In a child, so that the pin does not outlive the test. */
+static void test_tick_rate_under_load(void **state)
+{
+    (void)state;
+    pid_t pid = fork_child();
+    if (pid == 0) {
+        pin_to_cpu(cpu_nth(0)); /* the spinner inherits the pin: one CPU for both */
+        double alone = gil_tick_rate(40 * NS_PER_MS);
+        pthread_t t;
+        atomic_store(&g_spin_stop, false);
+        CHECK_PT(pthread_create(&t, NULL, spinner, NULL));
+        double shared = gil_tick_rate(40 * NS_PER_MS);
+        atomic_store(&g_spin_stop, true);
+        CHECK_PT(pthread_join(t, NULL));
+        if (shared < 0.7 * alone)
+            fprintf(stderr, "tick rate alone %.3g/s, beside a spinner on its CPU %.3g/s (%.2f)\n", alone,
+                    shared, shared / alone);
+        _exit(shared >= 0.7 * alone ? 0 : 1);
+    }
+    int status;
+    assert_int_equal(child_wait(pid, 60 * NS_PER_S, &status), 0);
+    assert_int_equal(exitcode_of(status), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -596,6 +635,7 @@ int main(void)
         cmocka_unit_test(test_clean_shutdown),
         cmocka_unit_test(test_misuse),
         cmocka_unit_test(test_no_gil),
+        cmocka_unit_test(test_tick_rate_under_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -169,7 +169,8 @@ uint64_t gil_run(struct gil_thread *t, uint64_t from, uint64_t to);
 /* Ticks until *stop is set (checked every 64 ticks); returns the ticks done and adds
  * their work to *sum. */
 uint64_t gil_run_until(struct gil_thread *t, const atomic_bool *stop, uint64_t *sum);
-/* Ticks per second, one thread alone, measured over about `ns`. */
+/* Ticks per second of the calling thread's CPU time, one thread alone, measured over
+ * about `ns` of it. */
 double gil_tick_rate(int64_t ns);
 
 /* ---- reading the instrumentation (after the threads are done) ---- */
