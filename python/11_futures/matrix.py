@@ -169,6 +169,10 @@ def rows(res, cmp, c):
         cmp.row(f"{w}: the lessons' pick ({C_NAMES[PICK[w]]}; CPython: {name(pick)}), its time over the winner's",
                 cp[0] / cb_ms if cp and not cp[1] and cb_ms else None,
                 None if res[w][pick]["capped"] else res[w][pick]["ms"] / res[w][best]["ms"], "x")
+    one, c1 = res["cpu"][ONE], c.get("cpu", {}).get(ONE)
+    cmp.row("cpu: one thread, CPU time per task (each is planned as --cpu of work)",
+            c1[0] * c1[5] / c1[3] if c1 else None, one["cell"].cpu * 1e3 / max(1, one["cell"].done), "ms",
+            note="the calibration's check: near --cpu on both sides")
     th = res["cpu"][THREADS_COLUMN]
     cmp.row(f"cpu: {name(THREADS_COLUMN)}, cores busy (CPU time / wall time; above 1: parallel)",
             c.get("cpu", {}).get(2, (None,) * 6)[5], th["busy"], "cores", note="C: threads under the simulated GIL")
