@@ -185,11 +185,13 @@ int main(int argc, char **argv)
     }
     double a = summarize(alone, VERDICT_RUNS).median, b = summarize(beside, VERDICT_RUNS).median;
     double held = summarize(share, VERDICT_RUNS).median;
-    printf("at CPython's default 5 ms, one CPU-bound thread cut the I/O thread's rate ");
-    if (b > 0)
-        printf("%.0f-fold", a / b);
+    printf("at CPython's default 5 ms, one CPU-bound thread ");
+    if (b >= a) /* (--rtt 0 with --free can do this: nothing to convoy) */
+        printf("did not cut the I/O thread's rate: %.2fx of its rate alone", a > 0 ? b / a : 1.0);
+    else if (b > 0)
+        printf("cut the I/O thread's rate %.0f-fold", a / b);
     else /* not one request in most runs: below one per run */
-        printf("more than %.0f-fold", a * (double)duration / 1e9);
+        printf("cut the I/O thread's rate more than %.0f-fold", a * (double)duration / 1e9);
     printf(" (medians of %d runs: %.0f/s alone, %.0f/s beside it, which held the GIL %d%% of the time)\n",
            VERDICT_RUNS, a, b, (int)(100 * held));
     if (held < STARVED) /* the other way the GIL can fail these two threads */
