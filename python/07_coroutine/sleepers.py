@@ -38,18 +38,6 @@ def rss_kib():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
-def uss_kib(pid):
-    """The private memory of process pid in KiB, or None if it has ended."""
-    kib = 0
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith(("Private_Clean:", "Private_Dirty:")):
-                    kib += int(line.split()[1])
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    return kib
-
 
 def process_sleeper(fd, seconds):
     wb.child_init()
@@ -74,7 +62,7 @@ def run_processes(n, seconds):
             if not b:
                 raise RuntimeError("a sleeper ended before saying it was asleep")
             got += len(b)
-        few = [k for k in (uss_kib(p.pid) for p in reversed(ps)) if k][:8]  # the last ones: surely asleep
+        few = [k for k in (wb.private_kib(p.pid) for p in reversed(ps)) if k][:8]  # the last ones: surely asleep
         for p in ps:
             p.join(seconds + 120)
         return sum(few) / len(few) if few else float("nan")

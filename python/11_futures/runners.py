@@ -146,21 +146,9 @@ def prepare(runner):
 
 # ---- one measured run --------------------------------------------------------------------
 
-def private_kib(pid):
-    kib = 0
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith(("Private_Clean:", "Private_Dirty:")):
-                    kib += int(line.split()[1])
-    except (FileNotFoundError, ProcessLookupError):
-        pass
-    return kib
-
-
 def private_kib_tree(pid):
     """pid's private memory and its descendants' (children of any of its threads)."""
-    kib = private_kib(pid)
+    kib = wb.private_kib(pid) or 0
     for path in glob.glob(f"/proc/{pid}/task/*/children"):
         try:
             with open(path) as f:
@@ -189,7 +177,7 @@ def cpu_s():
 def cell_child(conn, runner, ld, memory):
     wb.child_init()
     prepare(runner)
-    base = private_kib(os.getpid()) if memory else 0
+    base = wb.private_kib(os.getpid()) if memory else 0
     cpu0, t0 = cpu_s(), time.monotonic()
     records, last = RUNNERS[runner](ld)  # (its workers ended and reaped when it returns)
     cpu = cpu_s() - cpu0

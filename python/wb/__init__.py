@@ -7,7 +7,8 @@ side. This package gives them the workbook's conventions, in Python, one concern
   options.py   parse(), Opt: validated options like the C programs' (--help, --quick,
                --data DIR); a bad value prints one line naming the option and the
                accepted range, then the usage, and exits 2
-  machine.py   the machine and the interpreter, as a data file's header names them
+  machine.py   the machine and the interpreter, as a data file's header names them;
+               private_kib(): a process's private memory
   data.py      DataFile: a gnuplot data file with common/datafile.c's header;
                Data, read_data(): a data file read back by block and column name (the
                C program's, beside ours); run_c(): run a C program and keep its output
@@ -28,7 +29,7 @@ from .children import (bounded, child_init, end_all, fork_context, fork_map, hel
                        read_exact, stop_helpers, worker_init)
 from .data import TOP, Data, DataFile, column_key, read_data, run_c
 from .machine import (cores, cpu_model, gil_state, has_gil, interpreter_long, interpreter_short, machine_prefix,
-                      machine_string, modules, now_utc)
+                      machine_string, modules, now_utc, private_kib)
 from .options import NS_PER_MS, NS_PER_S, NS_PER_US, Opt, format_duration, parse, parse_duration
 from .table import Compare, Summary, percentile, show, summary
 from .threads import (join_all, lock_pairs, pin, spin_until, threads_start_together, tight_timer_slack, two_cpus,
@@ -39,7 +40,7 @@ __all__ = [
     "read_exact", "stop_helpers", "worker_init",
     "TOP", "Data", "DataFile", "column_key", "read_data", "run_c",
     "cores", "cpu_model", "gil_state", "has_gil", "interpreter_long", "interpreter_short", "machine_prefix",
-    "machine_string", "modules", "now_utc",
+    "machine_string", "modules", "now_utc", "private_kib",
     "NS_PER_MS", "NS_PER_S", "NS_PER_US", "Opt", "format_duration", "parse", "parse_duration",
     "Compare", "Summary", "percentile", "show", "summary",
     "join_all", "lock_pairs", "pin", "spin_until", "threads_start_together", "tight_timer_slack", "two_cpus",

@@ -92,3 +92,17 @@ def machine_string():
 
 def now_utc():
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+
+
+def private_kib(pid):
+    """The private memory of process pid (its smaps_rollup's Private_Clean + Private_Dirty)
+    in KiB, or None if it has ended."""
+    kib = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                    kib += int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return kib
