@@ -70,6 +70,7 @@ def run():
     cdat = {e: wb.read_data(args.data, e) for e in ("choose", "hybrid")}
     for v in cdat.values():
         cmp.c_data(v)
+    tick = load.tick_ns((5 if args.quick else 30) * MS)  # first: before anything else runs
     unit, c = wb.format_duration(args.unit), cside.CRuns()
     try:
         for kind in ("thread", "process"):
@@ -87,7 +88,6 @@ def run():
         broken.part(args, cmp, c)
     finally:
         c.close()
-    tick = load.tick_ns((5 if args.quick else 30) * MS)
     with load.Server() as addr:
         print("Part 3: the lessons' rule, as a matrix of workloads and runners")
         with wb.DataFile(args.data, "choose", "choose (CPython): the lessons' rule as a matrix of workloads and "

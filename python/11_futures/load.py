@@ -76,8 +76,8 @@ def _tick_ps(cpu_ns, slices=8):
     for _ in range(slices):
         t0, n = time.thread_time_ns(), 0
         while True:
-            work(n, 4096)
-            n += 4096
+            work(n, 1 << 15)  # (long loops, as a task's: they cost a little more a round)
+            n += 1 << 15
             used = time.thread_time_ns() - t0
             if used >= cpu_ns // slices:
                 break
@@ -88,9 +88,9 @@ def _tick_ps(cpu_ns, slices=8):
 def tick_ns(cpu_ns):
     """ns of a thread's CPU time per round of work(), over cpu_ns of it (load.c's
     tick_ns: other work on the machine does not shrink the tasks). Measured in a fresh
-    fork child, as every cell runs, and the fastest of several slices: measured in this
-    process after parts 1 and 2, a round came out 1.6x slower than in the cells, and the
-    tasks ran short (16 tasks of "10 ms" in 98 ms on one thread)."""
+    fork child, as every cell runs, the fastest of several slices, and before parts 1
+    and 2: measured after them in the script's own process a round came out 1.6x slower
+    than in the cells, and the tasks ran short (16 tasks of "10 ms" in 98 ms)."""
     _, (ps,) = wb.fork_map(_tick_ps, [(cpu_ns,)], timeout=60.0)
     return ps / 1000
 
