@@ -29,17 +29,6 @@
 #define MS(x) ((int64_t)(x) * NS_PER_MS)
 #define T10 (10 * NS_PER_S) /* "for ever" in a test: long, but bounded */
 
-static int join_child(pid_t pid)
-{
-    int status;
-    if (child_wait(pid, 30 * NS_PER_S, &status) == ETIMEDOUT) {
-        kill(pid, SIGKILL);
-        child_wait(pid, -1, &status);
-        fail_msg("child %d did not end within 30 s", (int)pid);
-    }
-    return exitcode_of(status);
-}
-
 static void test_round_trips(void **state)
 {
     (void)state;

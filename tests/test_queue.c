@@ -31,18 +31,6 @@
 
 #define MS(x) ((int64_t)(x) * NS_PER_MS)
 
-/* the exit code of child `pid`, which must end within 30 s */
-static int join_child(pid_t pid)
-{
-    int status;
-    if (child_wait(pid, 30 * NS_PER_S, &status) == ETIMEDOUT) {
-        kill(pid, SIGKILL);
-        child_wait(pid, -1, &status);
-        fail_msg("child %d did not end within 30 s", (int)pid);
-    }
-    return exitcode_of(status);
-}
-
 static void kill_and_reap(pid_t pid)
 {
     assert_int_equal(kill(pid, SIGKILL), 0);

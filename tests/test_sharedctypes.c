@@ -19,17 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static int join_child(pid_t pid)
-{
-    int status;
-    if (child_wait(pid, 30 * NS_PER_S, &status) == ETIMEDOUT) {
-        kill(pid, SIGKILL);
-        child_wait(pid, -1, &status);
-        fail_msg("child %d did not end within 30 s", (int)pid);
-    }
-    return exitcode_of(status);
-}
-
 static void test_value_is_shared(void **state)
 {
     (void)state;

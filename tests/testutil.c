@@ -93,3 +93,14 @@ bool under_valgrind(void)
     return false;
 #endif
 }
+
+int join_child(pid_t pid)
+{
+    int status;
+    if (child_wait(pid, 30 * NS_PER_S, &status) == ETIMEDOUT) {
+        kill(pid, SIGKILL);
+        child_wait(pid, -1, &status);
+        fail_msg("child %d did not end within 30 s", (int)pid);
+    }
+    return exitcode_of(status);
+}

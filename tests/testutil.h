@@ -24,6 +24,10 @@ void capture(void (*fn)(void *), void *arg, int64_t timeout_ns, struct captured 
 /* Runs argv[0] with argv, like capture. */
 void capture_exec(char *const argv[], int64_t timeout_ns, struct captured *c);
 
+/* The exit code of child `pid` (minus the signal that ended it), which must end within
+ * 30 s: else it is killed, reaped, and the test fails. */
+int join_child(pid_t pid);
+
 /* Is thread `tid` (a process's pid is its first thread's) asleep in futex(2), on the
  * word at `addr` if addr is not NULL? The kernel shows the system call a sleeping
  * thread is in, with its arguments, in /proc/<tid>/syscall ("running" otherwise). */
