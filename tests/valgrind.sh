@@ -33,7 +33,7 @@ trap 'exit 143' TERM
 # One check: a run of a program (kind "run") or a test binary (kind "test"), under
 # memcheck, its verdict in $out_dir/N.ok or $out_dir/N.fail with what to show.
 check() { # N kind path args...
-    local n=$1 kind=$2 path=$3 out rc
+    local n=$1 kind=$2 path=$3 out rc t0=$SECONDS
     shift 3
     if [ "$kind" = run ]; then # only the findings (fd 9)
         out=$(timeout -k 5 300 "${vg[@]}" "$path" "$@" 9>&1 >/dev/null 2>&1); rc=$?
@@ -45,12 +45,12 @@ check() { # N kind path args...
         # "unhandled syscall 434": it does not know pidfd_open, and common/ falls back)
         out=$(grep '^==' <<<"$out")
         if [ -z "$out" ] && [ $rc -ne 124 ] && [ $rc -ne 137 ]; then
-            : >"$out_dir/$n.ok"
+            echo "$((SECONDS - t0)) $path $*" >"$out_dir/$n.ok"
         else
             { echo "valgrind: $path $* failed (exit $rc):"; printf '%s\n' "$out" | tail -n 30; } >"$out_dir/$n.fail"
         fi
     elif [ -z "$(grep '^==' <<<"$out")" ] && [ $rc -eq 0 ]; then
-        : >"$out_dir/$n.ok"
+        echo "$((SECONDS - t0)) $path" >"$out_dir/$n.ok"
     else
         { echo "valgrind: $path failed (exit $rc):"
           grep -v -e '^\[ *\(RUN\|OK\) *\]' -e '^--' <<<"$out" | tail -n 30; } >"$out_dir/$n.fail"
@@ -98,5 +98,7 @@ for i in $(seq 1 "$n"); do
     [ -e "$out_dir/$i.ok" ] || [ -e "$out_dir/$i.fail" ] || { echo "valgrind: check $i left no verdict"; failed=$((failed + 1)); }
     [ -e "$out_dir/$i.fail" ] && cat "$out_dir/$i.fail"
 done
+# the slowest, to see where the time goes
+cat "$out_dir"/*.ok 2>/dev/null | sort -rn | head -n 5 | sed 's/^\([0-9]*\) /valgrind: slowest: \1 s  /'
 echo "valgrind: $passed passed, $failed failed ($jobs at a time)"
 [ "$failed" -eq 0 ]
