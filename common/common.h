@@ -255,6 +255,9 @@ ssize_t read_all(int fd, void *buf, size_t len);
  * t-th core": pin_to_cpu(cpu_nth(t)) stays inside the CPUs the program was given,
  * under taskset -c 2,3 too. */
 #define MAX_CORES 1024
+/* "%ld core%s" with CORES_ARG(n): "1 core", "2 cores" (a 1-CPU run says it right) */
+#define CORES_FMT "%ld core%s"
+#define CORES_ARG(n) (long)(n), (n) == 1 ? "" : "s"
 int cpu_count(void);
 int cpus_usable(void);  /* the real count, whatever WB_CORES says */
 bool cpus_faked(void);  /* WB_CORES is set */

@@ -346,7 +346,7 @@ static void test_bench_on_one_cpu(void **state)
     capture(bench_on_one_cpu, NULL, 120 * NS_PER_S, &c);
     if (!WIFEXITED(c.status) || WEXITSTATUS(c.status) != 0)
         fail_msg("mpi_bench on one CPU: %s\n%s", c.out, c.err);
-    assert_int_equal(count(c.out, "on 1 cores"), 1);
+    assert_int_equal(count(c.out, "on 1 core\n"), 1);
     assert_int_equal(count(c.out, "every total matched"), 1);
     assert_int_equal(marked(), 0);
 }

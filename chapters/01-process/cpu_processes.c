@@ -93,8 +93,8 @@ int main(int argc, char **argv)
         "cores (count): the CPUs it may use (common.h, cpu_count), for the figure", NULL,
     };
     data_block(data, "wall time and speed-up vs processes", cols);
-    printf("%ld million hashes split over 1..%ld processes, %ld cores, median of %ld runs\n",
-           work_m, max_procs, cores, repeat);
+    printf("%ld million hashes split over 1..%ld processes, " CORES_FMT ", median of %ld runs\n",
+           work_m, max_procs, CORES_ARG(cores), repeat);
     printf("  %5s %10s %10s %10s %9s %10s\n", "procs", "median s", "p10 s", "p90 s", "speed-up", "CPU s");
     double one = 0, one_cpu = 0, last_cpu = 0;
     for (int procs = 1; procs <= max_procs; procs = sweep_next(procs, (int)cores, (int)max_procs)) {

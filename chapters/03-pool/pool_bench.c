@@ -212,8 +212,8 @@ int main(int argc, char **argv)
         NULL,
     };
     data_block(data, "CPU-bound job vs workers", cols3);
-    printf("\nPart 2: %ld million hashes in %ld tasks, pools of 1..%ld workers, %ld cores (median of %ld)\n", work,
-           tasks, max_workers, cores, repeat);
+    printf("\nPart 2: %ld million hashes in %ld tasks, pools of 1..%ld workers, " CORES_FMT " (median of %ld)\n", work,
+           tasks, max_workers, CORES_ARG(cores), repeat);
     printf("  %8s %10s %10s %10s %9s\n", "workers", "median s", "p10 s", "p90 s", "speed-up");
     double one = 0;
     for (int w = 1; w <= max_workers; w = sweep_next(w, (int)cores, (int)max_workers)) {

@@ -195,7 +195,7 @@ int main(int argc, char **argv)
         }
     }
 #undef NS
-    printf("%d cores; every total was exact\n", cores);
+    printf(CORES_FMT "; every total was exact\n", CORES_ARG(cores));
     free(ns);
     data_close(data);
     return 0;

@@ -129,7 +129,7 @@ int main(int argc, char **argv)
         "any (%): share of the races that lost at least one update",
         "threads (count)", "pinned (0/1): 1 if all threads ran on one core, 0 if spread over the cores", NULL,
     };
-    printf("Share of updates lost (median of %ld races, 10th-90th percentile), %d cores\n", repeat, cores);
+    printf("Share of updates lost (median of %ld races, 10th-90th percentile), " CORES_FMT "\n", repeat, CORES_ARG(cores));
     for (size_t c = 0; c < nconf; c++) {
         char title[96];
         if (configs[c].pinned)

@@ -202,9 +202,9 @@ int main(int argc, char **argv)
         "cores_sleeps (count): the same on CPUs 0 and 1", NULL,
     };
     data_block(data, "ns per lock+unlock pair, by kind and placement", cols);
-    printf("ns per lock+unlock pair (wall time / all pairs; median of %ld runs of %.0f ms; %ld cores)\n"
+    printf("ns per lock+unlock pair (wall time / all pairs; median of %ld runs of %.0f ms; " CORES_FMT ")\n"
            "and, for two threads, the share of the pairs the busier thread did (50%% is fair)\n",
-           repeat, (double)duration / 1e6, cores);
+           repeat, (double)duration / 1e6, CORES_ARG(cores));
     printf("  %-22s %10s %20s %20s\n", "", place_name[0], place_name[1], place_name[2]);
     for (int k = 0; k < NKINDS; k++) {
         printf("  %-22s", kind_name[k]);

@@ -197,8 +197,8 @@ int main(int argc, char **argv)
         }
     }
 
-    printf("a job of %.2f million ticks on 1..%ld threads, %d cores, switch interval %.3g ms, "
-           "median of %ld runs\n", work_m, max_threads, cores, (double)interval / 1e6, repeat);
+    printf("a job of %.2f million ticks on 1..%ld threads, " CORES_FMT ", switch interval %.3g ms, "
+           "median of %ld runs\n", work_m, max_threads, CORES_ARG(cores), (double)interval / 1e6, repeat);
     printf("wall time, s:\n  %7s", "threads");
     for (int way = 0; way < NWAYS; way++)
         printf(" %15s", way_name[way]);

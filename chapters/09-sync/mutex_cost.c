@@ -242,10 +242,10 @@ int main(int argc, char **argv)
         "calls (count): futex system calls per million pairs, median (NaN: not counted)",
         "sleeps (count): voluntary context switches per million pairs, median", NULL,
     };
-    printf("lock+unlock pairs on a shared counter: median of %ld runs of %.0f ms; %ld cores\n"
+    printf("lock+unlock pairs on a shared counter: median of %ld runs of %.0f ms; " CORES_FMT "\n"
            "(busiest: the busiest thread's pairs over an even share; futex calls and sleeps\n"
            "per million pairs; futex calls are counted in the futex locks' code only)\n",
-           repeat, (double)duration / 1e6, cores);
+           repeat, (double)duration / 1e6, CORES_ARG(cores));
     for (int p = 0; p < NPLACES; p++) {
         printf("\n%s: %s\n", place_name[p], p == SPREAD ? "thread i on CPU i mod cores" : "every thread on CPU 0");
         printf("  %7s  %-16s %9s %9s %13s %11s\n", "threads", "lock", "ns/pair", "busiest", "futex calls/M", "sleeps/M");

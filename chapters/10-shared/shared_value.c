@@ -151,8 +151,8 @@ int main(int argc, char **argv)
     cli_parse(argc, argv, "Processes adding to one shared counter: lock=False, Value, get_lock(), atomic add;\n"
               "and an Array filled with and without its lock.", opts, &cli);
 
-    printf("%ld processes each add 1 to one shared counter %ld times (%ld without a lock), %ld cores\n", procs,
-           iterations, 10 * iterations, cores);
+    printf("%ld processes each add 1 to one shared counter %ld times (%ld without a lock), " CORES_FMT "\n", procs,
+           iterations, 10 * iterations, CORES_ARG(cores));
     printf("%-24s %12s %12s %8s %14s\n", "", "expected", "got", "lost", "ns per add");
     double ns[NMODES][101];
     struct run last[NMODES];

@@ -234,9 +234,9 @@ int main(int argc, char **argv)
     g_load[W_IO] = (struct load){ .tasks = per_core * cores, .io = true, .delay = delay };
     g_load[W_MIXED] = (struct load){ .tasks = per_core * cores, .io = true, .delay = delay, .ticks = t_parse };
     g_load[W_IDLE] = (struct load){ .tasks = conns * cores, .io = true, .delay = idle };
-    printf("choose: %d cores; a tick of CPU work is %.1f ns; median of %ld run(s) per cell (one if it takes over "
+    printf("choose: " CORES_FMT "; a tick of CPU work is %.1f ns; median of %ld run(s) per cell (one if it takes over "
            "%.0f ms), each in a fresh process; no task starts after %.0f ms\n",
-           cores, tick, repeat, LONG_MS, (double)cap / 1e6);
+           CORES_ARG(cores), tick, repeat, LONG_MS, (double)cap / 1e6);
     for (int w = 0; w < NW; w++) {
         g_load[w].cores = cores;
         g_load[w].server = srv.addr;

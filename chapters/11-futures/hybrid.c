@@ -65,9 +65,9 @@ int main(int argc, char **argv)
     struct server srv;
     on_termination(server_kill_now);
     server_start(&srv);
-    printf("hybrid: %ld tasks on %d cores, each a request answered after %.1f ms, then CPU work; median of "
+    printf("hybrid: %ld tasks on " CORES_FMT ", each a request answered after %.1f ms, then CPU work; median of "
            "%ld run(s)\n",
-           per_core * cores, cores, (double)delay / 1e6, repeat);
+           per_core * cores, CORES_ARG(cores), (double)delay / 1e6, repeat);
     printf("  %-9s", "CPU/task");
     for (int k = 0; k < NR; k++)
         printf(" %13s", runner_name[runners[k]]);

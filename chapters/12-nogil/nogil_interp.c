@@ -159,8 +159,8 @@ int main(int argc, char **argv)
                 wall[((size_t)b * nt + (size_t)t - 1) * nr + r] = (double)ns / 1e6;
             }
 
-    printf("a job of %.2f million ticks (gil_work + 2 increfs + 2 decrefs + a check point), %ld cores, median of %ld "
-           "runs%s\n", work_m, cores, repeat, mortal ? "; the constant is mortal" : "");
+    printf("a job of %.2f million ticks (gil_work + 2 increfs + 2 decrefs + a check point), " CORES_FMT ", median of %ld "
+           "runs%s\n", work_m, CORES_ARG(cores), repeat, mortal ? "; the constant is mortal" : "");
     printf("  %7s %10s %10s %10s | %9s %9s %9s\n", "threads", "GIL ms", "atomic ms", "biased ms", "GIL x",
            "atomic x", "biased x");
     for (int t = 1; t <= (int)nt; t = sweep_next(t, (int)cores, (int)nt)) {

@@ -143,7 +143,7 @@ int main(int argc, char **argv)
     rc_thread_exit(&main_thread);
 
     printf("ns per incref+decref pair, per thread (flat as threads grow = it scales); %ld pairs per thread, "
-           "%ld cores, median of %ld runs\n  %7s", pairs, cores, repeat, "threads");
+           CORES_FMT ", median of %ld runs\n  %7s", pairs, CORES_ARG(cores), repeat, "threads");
     for (int w = 0; w < nways; w++)
         printf(" %14s", way_name[w]);
     printf("\n");

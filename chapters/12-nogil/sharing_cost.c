@@ -171,8 +171,8 @@ int main(int argc, char **argv)
                     lost[t - 1] += 100.0 * (double)(want - got) / (double)want / (double)nr;
             }
 
-    printf("part 1: ns per increment, per thread; %ld increments per thread, %ld cores, median of %ld runs\n  %7s",
-           incs, cores, repeat, "threads");
+    printf("part 1: ns per increment, per thread; %ld increments per thread, " CORES_FMT ", median of %ld runs\n  %7s",
+           incs, CORES_ARG(cores), repeat, "threads");
     for (int w = 0; w < NWAYS; w++)
         printf(" %12s", way_name[w]);
     printf(" %12s\n", "lost (plain one)");
@@ -196,8 +196,8 @@ int main(int argc, char **argv)
     if (both0[NO_FENCE] > 0)
         printf("without a fence each core's load overtook its own store (the store buffer); with one, never\n");
     else
-        printf("r1 = r2 = 0 was not seen without a fence in this run (%ld cores%s): the threads never overlapped "
-               "closely enough; try more --trials, on two or more idle cores\n", cores,
+        printf("r1 = r2 = 0 was not seen without a fence in this run (" CORES_FMT "%s): the threads never overlapped "
+               "closely enough; try more --trials, on two or more idle cores\n", CORES_ARG(cores),
 #if defined(WB_TSAN)
                ", ThreadSanitizer runs the threads one at a time"
 #else

@@ -128,7 +128,7 @@ int main(int argc, char **argv)
         "cores (count)", NULL,
     };
     data_block(data, "pause vs threads", cols);
-    printf("part 1: the pause to stop T running threads, %ld stops each (%ld cores)\n", stops, cores);
+    printf("part 1: the pause to stop T running threads, %ld stops each (" CORES_FMT ")\n", stops, CORES_ARG(cores));
     printf("  %7s %11s %11s %11s %11s\n", "threads", "median µs", "p10 µs", "p90 µs", "max µs");
     for (int t = 1; t <= (int)max_threads; t = sweep_next(t, (int)cores, (int)max_threads)) {
         measure(t, stops, 0, false, pause);

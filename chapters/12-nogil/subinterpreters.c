@@ -248,8 +248,8 @@ int main(int argc, char **argv)
                           (unsigned long long)sum, (unsigned long long)expect);
                 ms[((size_t)w * nw + (size_t)n - 1) * nr + r] = (double)ns / 1e6;
             }
-    printf("part 1: a job of %.2f million ticks over N workers (%ld cores), median of %ld runs (N = 1: of all %zu one-worker runs)\n",
-           work_m, cores, repeat, NWAYS * nr);
+    printf("part 1: a job of %.2f million ticks over N workers (" CORES_FMT "), median of %ld runs (N = 1: of all %zu one-worker runs)\n",
+           work_m, CORES_ARG(cores), repeat, NWAYS * nr);
     printf("  %7s %16s %16s %16s | %9s %9s %9s\n", "workers", "threads ms", "interps ms", "processes ms",
            "threads x", "interps x", "procs x");
     static const char *const cols1[] = { "workers (count)", "threads_ms (ms): N threads, one GIL",

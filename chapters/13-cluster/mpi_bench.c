@@ -225,9 +225,9 @@ int main(int argc, char **argv)
     int len;
     CHECK_MPI(MPI_Get_library_version(lib, &len));
     lib[strcspn(lib, "\n")] = '\0';
-    printf("%ld million hashes in %ld tasks; MPI jobs of 1..%d ranks and pools of 1..%d workers on %ld cores\n"
+    printf("%ld million hashes in %ld tasks; MPI jobs of 1..%d ranks and pools of 1..%d workers on " CORES_FMT "\n"
            "(%s; one machine: every rank on this host)\n",
-           work, tasks, np, np, cores, lib);
+           work, tasks, np, np, CORES_ARG(cores), lib);
     fflush(stdout);
     for (long r = 0; r < repeat; r++) {
         for (int p = 1; p <= np; p = sweep_next(p, (int)cores, np)) {

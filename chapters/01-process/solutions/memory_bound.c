@@ -99,7 +99,7 @@ int main(int argc, char **argv)
                 T(job, p, r) = (double)ns / 1e9;
             }
     printf("a CPU-bound job (%llu hashes) and a memory-bound one (%ld passes over %ld MiB), split over P\n"
-           "processes; %ld cores; medians of %ld\n", (unsigned long long)cpu_n, passes, mib, cores, repeat);
+           "processes; " CORES_FMT "; medians of %ld\n", (unsigned long long)cpu_n, passes, mib, CORES_ARG(cores), repeat);
     printf("  %3s %12s %10s %12s %10s %10s\n", "P", "CPU-bound s", "speed-up", "memory s", "speed-up", "GB/s");
     double one[2] = { 0, 0 };
     for (int p = 1; p <= maxp; p++) {

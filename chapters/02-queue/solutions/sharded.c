@@ -132,8 +132,8 @@ int main(int argc, char **argv)
     for (long r = 0; r < repeat; r++)
         for (int w = 0; w < NWAYS; w++)
             secs[w * repeat + r] = run(w, n, b);
-    printf("%ld messages of %d bytes per producer, median of %ld; %ld cores\n", n, MSG, repeat,
-           (long)cpu_count());
+    printf("%ld messages of %d bytes per producer, median of %ld; " CORES_FMT "\n", n, MSG, repeat,
+           CORES_ARG(cpu_count()));
     double rate[NWAYS];
     for (int w = 0; w < NWAYS; w++) {
         double s = summarize(&secs[w * repeat], (size_t)repeat).median;
