@@ -17,6 +17,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -180,4 +181,11 @@ void start_line_wait(struct start_line *s)
     atomic_fetch_add_explicit(&s->arrived, 1, memory_order_acq_rel);
     while (atomic_load_explicit(&s->arrived, memory_order_acquire) < s->n)
         sched_yield(); /* let a thread that has not arrived yet run on this core */
+}
+
+long thread_sleeps(void)
+{
+    struct rusage ru;
+    CHECK_SYS(getrusage(RUSAGE_THREAD, &ru));
+    return ru.ru_nvcsw;
 }

@@ -82,4 +82,9 @@ struct start_line {
 void start_line_init(struct start_line *s, int n);
 void start_line_wait(struct start_line *s);
 
+/* How many times the calling thread has gone to sleep so far: given up its CPU to wait
+ * (getrusage's voluntary context switches). A lock that makes its waiters sleep shows
+ * here; one that spins does not. */
+long thread_sleeps(void);
+
 #endif

@@ -47,7 +47,6 @@
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 enum kind { MUTEX, ERRORCHECK, RECURSIVE, RLOCK, NKINDS };
@@ -79,21 +78,13 @@ struct worker {
     int64_t began, ended;
 };
 
-/* how many times the calling thread has gone to sleep (given up its CPU to wait) */
-static long sleeps_so_far(void)
-{
-    struct rusage ru;
-    CHECK_SYS(getrusage(RUSAGE_THREAD, &ru));
-    return ru.ru_nvcsw;
-}
-
 static void *worker(void *arg)
 {
     struct worker *w = arg;
     if (w->cpu >= 0)
         pin_to_cpu(w->cpu);
     start_line_wait(&g.start);
-    long n = 0, slept = sleeps_so_far();
+    long n = 0, slept = thread_sleeps();
     w->began = now_ns();
     if (g.kind == RLOCK) {
         do {
@@ -114,7 +105,7 @@ static void *worker(void *arg)
         } while (!atomic_load_explicit(&g.stop, memory_order_relaxed));
     }
     w->ended = now_ns();
-    w->sleeps = sleeps_so_far() - slept;
+    w->sleeps = thread_sleeps() - slept;
     w->pairs = n;
     return NULL;
 }

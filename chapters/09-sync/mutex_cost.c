@@ -38,7 +38,6 @@
 
 #include <math.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 enum kind { NAIVE, FUTEX, FUTEX_SPIN, PTHREAD, SPINLOCK, NKINDS };
@@ -85,13 +84,6 @@ struct worker {
     int64_t began, ended;
 };
 
-static long sleeps_so_far(void)
-{
-    struct rusage ru;
-    CHECK_SYS(getrusage(RUSAGE_THREAD, &ru));
-    return ru.ru_nvcsw;
-}
-
 #define LOOP(lock, unlock)                                                             \
     do {                                                                               \
         lock;                                                                          \
@@ -105,7 +97,7 @@ static void *worker(void *arg)
     struct worker *w = arg;
     pin_to_cpu(w->cpu);
     start_line_wait(&g.start);
-    long n = 0, slept = sleeps_so_far();
+    long n = 0, slept = thread_sleeps();
     unsigned long calls = futex_waits + futex_wakes;
     w->began = now_ns();
     switch (g.kind) {
@@ -117,7 +109,7 @@ static void *worker(void *arg)
     case NKINDS: break;
     }
     w->ended = now_ns();
-    w->sleeps = sleeps_so_far() - slept;
+    w->sleeps = thread_sleeps() - slept;
     w->futex_calls = futex_waits + futex_wakes - calls;
     w->pairs = n;
     return NULL;

@@ -31,7 +31,6 @@
 
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 struct fair_rlock { /* a ticket lock that its owner may take again */
@@ -90,19 +89,12 @@ struct worker {
     atomic_long progress; /* pairs so far, for the main thread */
 };
 
-static long sleeps_so_far(void)
-{
-    struct rusage ru;
-    CHECK_SYS(getrusage(RUSAGE_THREAD, &ru));
-    return ru.ru_nvcsw;
-}
-
 static void *worker(void *arg)
 {
     struct worker *w = arg;
     pin_to_cpu(w->cpu);
     start_line_wait(&g_start);
-    long n = 0, slept = sleeps_so_far();
+    long n = 0, slept = thread_sleeps();
     do {
         if (g_use_fair)
             fair_acquire(&g_fair);
@@ -115,7 +107,7 @@ static void *worker(void *arg)
             fatal("rlock_release");
         atomic_store_explicit(&w->progress, ++n, memory_order_relaxed);
     } while (!atomic_load_explicit(&g_stop, memory_order_relaxed));
-    w->sleeps = sleeps_so_far() - slept;
+    w->sleeps = thread_sleeps() - slept;
     w->pairs = n;
     return NULL;
 }
