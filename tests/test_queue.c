@@ -237,6 +237,60 @@ static void test_mpmc_exactly_once(void **state)
     queue_detach(q);
 }
 
+#ifndef QUEUE_SIMPLE
+/* queue_test_hook: counts the sleeps that ran out of time */
+static volatile int g_timeouts;
+
+static void count_timeouts(const char *point)
+{
+    if (strcmp(point, "wait:timeout") == 0)
+        g_timeouts = g_timeouts + 1;
+}
+
+/* Every wake-up arrives: two processes bat a number to and fro through two queues of
+ * one slot, so that nearly every get finds its queue empty and sleeps, or is on its way
+ * to sleep when the put comes (the case a put's saved system call must get right). A
+ * lost wake-up leaves the get asleep until its once-a-second look, which the hook
+ * counts as a timeout: there must be none. Either side stops at the first one. */
+static void test_wakeups_arrive(void **state)
+{
+    (void)state;
+    enum { ROUNDS = 2000 };
+    struct queue *ping = queue_new(1, sizeof(int)), *pong = queue_new(1, sizeof(int));
+    g_timeouts = 0;
+    queue_test_hook = count_timeouts;
+    pid_t c = fork_child();
+    if (c == 0) { /* sends back what it gets, until the parent closes ping */
+        int n;
+        size_t len;
+        while (!g_timeouts && queue_get(ping, &n, sizeof n, &len, 10 * NS_PER_S) == QUEUE_OK)
+            if (queue_put(pong, &n, sizeof n, 10 * NS_PER_S) != QUEUE_OK)
+                _exit(2);
+        _exit(g_timeouts ? 1 : 0);
+    }
+    int rounds = 0;
+    for (int n = 0; n < ROUNDS && !g_timeouts; n++, rounds++) {
+        int back = -1;
+        size_t len;
+        assert_int_equal(queue_put(ping, &n, sizeof n, 10 * NS_PER_S), QUEUE_OK);
+        assert_int_equal(queue_get(pong, &back, sizeof back, &len, 10 * NS_PER_S), QUEUE_OK);
+        assert_int_equal(back, n);
+    }
+    queue_test_hook = NULL;
+    queue_close(ping);
+    int child = join_child(c);
+    uint64_t waits = queue_stats(ping).waits + queue_stats(pong).waits;
+    print_message("%d round trips, %llu sleeps\n", rounds, (unsigned long long)waits);
+    if (g_timeouts || child == 1)
+        fail_msg("a wake-up was lost: a get slept until its look, after %d round trips (%s)", rounds,
+                 g_timeouts ? "the parent's" : "the child's");
+    assert_int_equal(child, 0);
+    assert_true(waits > 0);
+    queue_detach(ping);
+    queue_detach(pong);
+}
+#endif
+
 /* ---- death at the worst moments ---- */
 
 static int g_signal_fd = -1;
@@ -845,6 +899,9 @@ int main(void)
         cmocka_unit_test(test_huge_timeouts),
         cmocka_unit_test(test_blocking_handoff),
         cmocka_unit_test(test_mpmc_exactly_once),
+#ifndef QUEUE_SIMPLE
+        cmocka_unit_test(test_wakeups_arrive),
+#endif
 #ifdef QUEUE_SIMPLE
         cmocka_unit_test(test_killed_holding_lock_hangs),
 #else

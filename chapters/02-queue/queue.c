@@ -51,12 +51,13 @@
  * Waiting. A get that finds the queue empty sleeps until a put; a put that finds it
  * full, until a get. Each kind of waiter sleeps on a futex (futex(2)): a 32-bit word in
  * the shared mapping, here a sequence number that every event its waiters wait for
- * moves on. Both sides hold the lock while they touch it:
+ * moves on. Both sides change it with the lock held:
  *
  *   waiter:  seen = seq; sleepers++; unlock;
- *            futex_wait(&seq, seen, deadline);      sleeps only if seq is still seen
- *            lock; unless woken: sleepers--; look at the queue again
- *   put:     ... if (sleepers) { seq++; if (futex_wake(&seq, 1 thread)) sleepers--; } ...
+ *            inside++; futex_wait(&seq, seen, deadline); inside--;   sleeps only if
+ *            lock; unless woken: sleepers--; look at the queue again   seq is still seen
+ *   put:     ... if (sleepers) { seq++; if (inside && futex_wake(&seq, 1 thread))
+ *                                            sleepers--; } ...
  *
  * The kernel compares the word and puts the thread to sleep in one step, so a put that
  * comes between the waiter's unlock and its sleep is not lost: seq has moved, and the
@@ -68,6 +69,13 @@
  * starts a new generation, and the waiters of the old one, which were on their way to
  * sleep or back, do not take themselves off again (they find seq moved, come back,
  * and count themselves anew if they must sleep).
+ *
+ * `inside` saves the system call in the other common case: a waiter that has counted
+ * itself in `sleepers` but is still on its way to futex_wait when the put comes (a
+ * queue that keeps running full or empty sees that often). Nobody inside
+ * futex_wait means nobody asleep, and the waiter on its way finds seq moved (wake()
+ * says why no ordering lets both miss). Like `sleepers`, it can only count too many:
+ * a process that dies inside costs a system call per wake, nothing more.
  *
  * Why not condition variables? A glibc condition variable keeps its bookkeeping in user
  * memory, guarded by a small internal lock that its waiters and signallers take
@@ -94,7 +102,9 @@
  *     lock gets EOWNERDEAD and runs recover(), which wakes every sleeper;
  *   - asleep in a wait, or on its way to sleep or back from it (before it has the
  *     lock): the kernel forgets it. At worst `sleepers` counts it a while longer, and
- *     a put or get makes one futex_wake call that finds nobody, and resets it;
+ *     a put or get makes one futex_wake call that finds nobody, and resets it; if it
+ *     died inside, `inside` counts it for good, and the wakes of its kind no longer
+ *     skip the system call when nobody is asleep (slower, never wrong);
  *   - woken, on its way back to the lock: the wake-up dies with it. The message it was
  *     woken for stays in the queue, and another sleeper finds it within LOOK_NS;
  *   - inside futex_wake: a system call, which the kernel completes or never starts;
@@ -132,6 +142,7 @@ struct waitq {
     uint32_t seq;      /* moved on by every event these waiters wait for */
     uint32_t sleepers; /* how many may be asleep on seq (never fewer) */
     uint32_t gen;      /* moved on when sleepers is reset */
+    uint32_t inside;   /* how many may be in futex_wait now (never fewer); atomic */
 };
 
 struct shared {
@@ -227,11 +238,19 @@ static int futex_wake(uint32_t *word, int n)
 
 /* ---- waking and waiting ---------------------------------------------------------- */
 
-/* Moves a waiter kind's word on (the lock is held; the kernel reads the word without
- * it, hence an atomic store) and wakes up to n of its sleepers. */
+/* Moves a waiter kind's word on and wakes up to n of its sleepers; returns how many it
+ * woke. The lock is held, but the waiters read seq and count themselves in `inside`
+ * without it, hence the atomics. Both sides write one word and then read the other,
+ * all in one total order (sequentially consistent): either we see a waiter counted in
+ * `inside`, and make the system call, or its futex_wait sees seq moved, and returns at
+ * once. So with nobody inside, nobody can be asleep, and the call is saved: it would
+ * find nobody (a waiter on its way, which has counted itself in `sleepers` but not
+ * yet called futex_wait, is the common case when the queue runs full or empty). */
 static int wake(struct waitq *w, int n)
 {
-    __atomic_store_n(&w->seq, w->seq + 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&w->seq, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&w->inside, __ATOMIC_SEQ_CST) == 0)
+        return 0;
     return futex_wake(&w->seq, n);
 }
 
@@ -312,7 +331,9 @@ static bool await(struct queue *q, int kind, int64_t timeout_ns)
         w->sleepers++;
         int64_t look = deadline_in(LOOK_NS);
         unlock(q);
+        __atomic_fetch_add(&w->inside, 1, __ATOMIC_SEQ_CST); /* see wake() */
         int rc = futex_wait(&w->seq, seen, deadline < look ? deadline : look);
+        __atomic_fetch_sub(&w->inside, 1, __ATOMIC_SEQ_CST);
         if (queue_test_hook && (rc == 0 || rc == ETIMEDOUT))
             queue_test_hook(rc == 0 ? "wait:woken" : "wait:timeout");
         lock(q);
