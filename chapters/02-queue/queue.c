@@ -311,15 +311,15 @@ static bool can_go(const struct shared *s, int kind)
     return s->tail - s->head < (uint64_t)s->capacity;
 }
 
-/* With the lock held: returns true once a waiter of this kind can go on, false if
- * timeout_ns (0: don't wait; < 0: no limit) runs out first. While it sleeps the lock is
- * free; it sleeps LOOK_NS at most at a time, then looks for itself (see the top). */
+/* With the lock held, called when a waiter of this kind cannot go on (put and get look
+ * first, without a call: that is the common case, and the lock is held meanwhile):
+ * returns true once it can, false if timeout_ns (0: don't wait; < 0: no limit) runs
+ * out first. While it sleeps the lock is free; it sleeps LOOK_NS at most at a time,
+ * then looks for itself (see the top). */
 static bool await(struct queue *q, int kind, int64_t timeout_ns)
 {
     struct shared *s = q->s;
     struct waitq *w = &s->wq[kind];
-    if (can_go(s, kind))
-        return true;
     if (timeout_ns == 0)
         return false;
     int64_t deadline = deadline_in(timeout_ns); /* read the clock only when we must wait */
@@ -353,7 +353,7 @@ int queue_put(struct queue *q, const void *msg, size_t len, int64_t timeout_ns)
     if (len > s->max_msg)
         return QUEUE_TOO_BIG;
     lock(q);
-    if (!await(q, FOR_ROOM, timeout_ns) || s->closed) {
+    if ((!can_go(s, FOR_ROOM) && !await(q, FOR_ROOM, timeout_ns)) || s->closed) {
         int rc = s->closed ? QUEUE_CLOSED : QUEUE_FULL;
         unlock(q);
         return rc;
@@ -381,7 +381,7 @@ int queue_get_claim(struct queue *q, void *buf, size_t cap, size_t *len, int64_t
 {
     struct shared *s = q->s;
     lock(q);
-    if (!await(q, FOR_DATA, timeout_ns) || s->tail == s->head) {
+    if ((!can_go(s, FOR_DATA) && !await(q, FOR_DATA, timeout_ns)) || s->tail == s->head) {
         int rc = s->closed ? QUEUE_CLOSED : QUEUE_EMPTY; /* closed: and drained */
         unlock(q);
         return rc;
