@@ -31,6 +31,7 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -281,6 +282,60 @@ def check_parser():
     check("wb.parse refuses a default outside its own range", ok, "it was accepted")
 
 
+def check_cluster_tmp():
+    """13_cluster's launch.run_job, in this process, interrupted (a real SIGINT to
+    ourselves) at its two worst moments: just after it made its temporary directory,
+    and in the middle of its clean-up. The directory must be gone either way. No MPI is
+    needed: the interrupts come before any job starts."""
+    sys.path.insert(0, os.path.join(TOP, "python", "13_cluster"))
+    import launch
+    mine = os.path.join(tempfile.gettempdir(), f"wb-13-cluster-{os.getpid()}-*")
+
+    real_fork, real_kill = wb.fork_context, launch.kill_marked
+
+    def no_job():
+        raise RuntimeError("no job today")
+
+    def interrupt_then_no_job():
+        os.kill(os.getpid(), signal.SIGINT)  # its KeyboardInterrupt strikes here, at once
+        no_job()
+
+    def interrupt_then_kill(mark):
+        os.kill(os.getpid(), signal.SIGINT)
+        return real_kill(mark)
+
+    real_os_fork = os.fork
+
+    def fork_then_interrupt():  # (multiprocessing's fork: the launcher, here /bin/false's)
+        pid = real_os_fork()
+        if pid != 0:
+            os.kill(os.getpid(), signal.SIGINT)
+        return pid
+
+    moments = {"right after making its directory": (interrupt_then_no_job, real_kill, real_os_fork),
+               "in its clean-up": (no_job, interrupt_then_kill, real_os_fork),
+               "right after forking its launcher": (real_fork, real_kill, fork_then_interrupt)}
+    for moment, (fork_context, kill, fork) in moments.items():
+        wb.fork_context, launch.kill_marked, os.fork = fork_context, kill, fork
+        raised = None
+        try:
+            launch.run_job(("test", "no MPI", "/bin/false"), 2, [], timeout=1)
+        except BaseException as e:  # noqa: B902 (KeyboardInterrupt is what we expect)
+            raised = type(e).__name__
+        finally:
+            wb.fork_context, launch.kill_marked, os.fork = real_fork, real_kill, real_os_fork
+        left = glob.glob(mine)
+        for d in left:
+            shutil.rmtree(d, ignore_errors=True)
+        try:
+            child = os.waitpid(-1, os.WNOHANG)[0] or "one still running"  # (and reaped now, if ended)
+        except ChildProcessError:
+            child = None
+        check(f"13_cluster run_job interrupted {moment}: its temporary directory removed, its launcher ended",
+              not left and not child and raised == "KeyboardInterrupt",
+              f"left {left}, child {child}, raised {raised}")
+
+
 def experiments(nn):
     """chapter nn's experiments, from its plots.mk: the C programs whose data a script mirrors."""
     out = []
@@ -304,6 +359,7 @@ def main():
     scripts = [s for nn in chapters for s in sorted(glob.glob(os.path.join(TOP, "python", f"{nn}_*.py")))]
     before = leftovers()
     check_parser()
+    check_cluster_tmp()
     with tempfile.TemporaryDirectory(prefix="wb-scripts-") as tmp, \
             concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
         dirs = {s: (os.path.join(tmp, os.path.basename(s)[:2] + "q"), os.path.join(tmp, os.path.basename(s)[:2] + "i"))

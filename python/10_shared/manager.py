@@ -219,8 +219,10 @@ def dead_client(conn, step, where):
 
 def faults(args, cmp):
     bound = args.bound / 1e9
-    where = tempfile.mkdtemp(prefix=f"wb-10-shared-{os.getpid()}-")
+    where = None
     try:
+        with wb.held_interrupts():  # a Ctrl-C now comes after `where` is set, for the finally
+            where = tempfile.mkdtemp(prefix=f"wb-10-shared-{os.getpid()}-")
         hung, secs, msgs, _ = wb.bounded(stopped_server, (where,), timeout=2 * bound)
         got = dict(msgs)
         _, _, msgs, _ = wb.bounded(killed_server, (args.step / 1e9, where), timeout=args.step / 1e9 + 10)
@@ -228,7 +230,9 @@ def faults(args, cmp):
         _, _, msgs, _ = wb.bounded(dead_client, (args.step / 1e9, where), timeout=2 * args.step / 1e9 + 10)
         item = msgs[0] if msgs else "no answer"
     finally:
-        shutil.rmtree(where, ignore_errors=True)
+        if where is not None:
+            with wb.held_interrupts():
+                shutil.rmtree(where, ignore_errors=True)
     stopped = ("still waiting at the time limit: a proxy call has no timeout" if hung and "len" not in got
                else f"returned {got.get('len')}")
     print(f"  SIGSTOP to the server, then len(l): {stopped} ({2 * bound:g} s); SIGKILL to the server while "

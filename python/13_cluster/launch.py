@@ -154,18 +154,21 @@ def run_job(tool, ranks, argv, timeout, one_cpu=False):
     mpiexec to every rank past MPI_Init and a barrier)."""
     version, library, launcher = tool
     mark = f"{os.getpid()}-{next(_jobs)}"
-    tmp = tempfile.mkdtemp(prefix=f"wb-13-cluster-{os.getpid()}-")
-    env = dict(os.environ, WB_MPI_JOB=mark, TMPDIR=tmp, OMPI_MCA_btl_vader_backing_directory=tmp,
-               PYTHONPATH=HERE)
-    ctx = wb.fork_context()
-    a, b = ctx.Pipe(duplex=False)
-    p = ctx.Process(target=_launcher, args=(b, command(launcher, library, ranks, argv), env, timeout))
-    saved = os.sched_getaffinity(0)
+    tmp = a = b = p = None
     try:
+        with wb.held_interrupts():  # a Ctrl-C now comes after tmp is set, for the finally
+            tmp = tempfile.mkdtemp(prefix=f"wb-13-cluster-{os.getpid()}-")
+        env = dict(os.environ, WB_MPI_JOB=mark, TMPDIR=tmp, OMPI_MCA_btl_vader_backing_directory=tmp,
+                   PYTHONPATH=HERE)
+        ctx = wb.fork_context()
+        a, b = ctx.Pipe(duplex=False)
+        p = ctx.Process(target=_launcher, args=(b, command(launcher, library, ranks, argv), env, timeout))
+        saved = os.sched_getaffinity(0)
         if one_cpu:
             wb.pin(sorted(saved)[0])  # the launcher, mpiexec and the ranks inherit it
         try:
-            p.start()
+            with wb.held_interrupts():  # a Ctrl-C between fork() and p knowing the pid
+                p.start()               # would leave the launcher running, unknown to p
         finally:
             os.sched_setaffinity(0, saved)
         b.close()
@@ -174,14 +177,18 @@ def run_job(tool, ranks, argv, timeout, one_cpu=False):
         res = a.recv()
         p.join(30)
     finally:
-        if p.is_alive():
-            p.terminate()  # (an interrupt here: the launcher ends the job, then itself)
-            p.join(15)
-        wb.end_all([p])
-        kill_marked(mark)
-        shutil.rmtree(tmp, ignore_errors=True)
-        a.close()
-        b.close()
+        with wb.held_interrupts():  # the clean-up is bounded: a Ctrl-C waits for its end
+            if p is not None and p.is_alive():
+                p.terminate()  # (an interrupt here: the launcher ends the job, then itself)
+                p.join(15)
+            if p is not None:
+                wb.end_all([p])
+            kill_marked(mark)
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
+            for end in (a, b):
+                if end is not None:
+                    end.close()
     res["report"] = None
     for line in res["out"].splitlines():
         if line.startswith("{"):
