@@ -51,13 +51,15 @@
  * Waiting. A get that finds the queue empty sleeps until a put; a put that finds it
  * full, until a get. Each kind of waiter sleeps on a futex (futex(2)): a 32-bit word in
  * the shared mapping, here a sequence number that every event its waiters wait for
- * moves on. Both sides change it with the lock held:
+ * moves on. It is read and moved on with the lock held:
  *
  *   waiter:  seen = seq; sleepers++; unlock;
- *            inside++; futex_wait(&seq, seen, deadline); inside--;   sleeps only if
- *            lock; unless woken: sleepers--; look at the queue again   seq is still seen
- *   put:     ... if (sleepers) { seq++; if (inside && futex_wake(&seq, 1 thread))
- *                                            sleepers--; } ...
+ *            inside++;
+ *            futex_wait(&seq, seen, deadline);      sleeps only if seq is still seen
+ *            inside--;
+ *            lock; unless woken: sleepers--; look at the queue again
+ *   put:     ... if (sleepers) { seq++;
+ *                                if (inside && futex_wake(&seq, 1 thread)) sleepers--; } ...
  *
  * The kernel compares the word and puts the thread to sleep in one step, so a put that
  * comes between the waiter's unlock and its sleep is not lost: seq has moved, and the
