@@ -638,6 +638,76 @@ static void test_killed_after_waking(void **state)
     queue_detach(q);
 }
 
+/* queue_test_hook for test_woken_while_locked: the producer says "w" at "put:woke" and
+ * holds on there, lock held, until the parent writes to g_go_fd; the consumer says "b"
+ * at "wait:busy" */
+static int g_go_fd = -1;
+static void hold_or_report(const char *point)
+{
+    char c;
+    if (strcmp(point, "put:woke") == 0) {
+        if (write(g_signal_fd, "w", 1) != 1 || read(g_go_fd, &c, 1) != 1)
+            _exit(9);
+    } else if (strcmp(point, "wait:busy") == 0) {
+        if (write(g_signal_fd, "b", 1) != 1)
+            _exit(9);
+    }
+}
+
+/* A consumer woken while its waker still holds the lock (a put wakes before it commits)
+ * yields its CPU once before it blocks on the lock, and reports at "wait:busy" just
+ * before. The producer is held in its critical section, right after the wake, until
+ * the consumer has reported (or 10 s have passed); then both finish, and the message
+ * arrives. */
+static void test_woken_while_locked(void **state)
+{
+    (void)state;
+    struct queue *q = queue_new(2, 16);
+    int sig[2], go[2];
+    assert_int_equal(pipe(sig), 0);
+    assert_int_equal(pipe(go), 0);
+    pid_t consumer = fork_child();
+    if (consumer == 0) {
+        g_signal_fd = sig[1];
+        queue_test_hook = hold_or_report;
+        char buf[16];
+        size_t len;
+        int rc = queue_get(q, buf, sizeof buf, &len, 10 * NS_PER_S);
+        _exit(rc == QUEUE_OK && len == 4 && memcmp(buf, "wake", 4) == 0 ? 0 : 1);
+    }
+    wait_asleep(q, 1, consumer);
+    pid_t producer = fork_child();
+    if (producer == 0) {
+        g_signal_fd = sig[1];
+        g_go_fd = go[0];
+        queue_test_hook = hold_or_report;
+        _exit(queue_put(q, "wake", 4, 10 * NS_PER_S) == QUEUE_OK ? 0 : 1);
+    }
+    bool woke = false, busy = false; /* "w" and "b", in either order */
+    struct pollfd p = { .fd = sig[0], .events = POLLIN };
+    char c;
+    while (!(woke && busy) && poll(&p, 1, 10000) == 1 && read(sig[0], &c, 1) == 1) {
+        woke = woke || c == 'w';
+        busy = busy || c == 'b';
+    }
+    assert_int_equal(write(go[1], "g", 1), 1); /* let the producer finish, whatever came */
+    int produced = join_child(producer), consumed = join_child(consumer);
+    if (!busy)
+        fail_msg("the woken consumer did not report the lock taken (producer %s)",
+                 woke ? "held at put:woke" : "never reached put:woke");
+    assert_true(woke);
+    assert_int_equal(produced, 0);
+    assert_int_equal(consumed, 0);
+    struct queue_stats st = queue_stats(q);
+    assert_int_equal(st.gets, 1);
+    assert_int_equal(st.owner_deaths, 0);
+    for (int i = 0; i < 2; i++) {
+        close(sig[i]);
+        close(go[i]);
+    }
+    queue_detach(q);
+}
+
 /* ---- waiters killed at random moments, while others go on ---- */
 
 enum { STRESS_MESSAGES = 20000, STRESS_VICTIMS = 300 };
@@ -915,6 +985,7 @@ int main(void)
         cmocka_unit_test(test_killed_after_wakeup),
         cmocka_unit_test(test_killed_as_its_wait_times_out),
         cmocka_unit_test(test_killed_after_waking),
+        cmocka_unit_test(test_woken_while_locked),
         cmocka_unit_test(test_waiters_killed_at_random),
         cmocka_unit_test(test_many_waiters),
         cmocka_unit_test(test_named_queue),

@@ -57,7 +57,8 @@
  *            inside++;
  *            futex_wait(&seq, seen, deadline);      sleeps only if seq is still seen
  *            inside--;
- *            lock; unless woken: sleepers--; look at the queue again
+ *            lock (if it is taken: yield the CPU once, then lock);
+ *            unless woken: sleepers--; look at the queue again
  *   put:     ... if (sleepers) { seq++;
  *                                if (inside && futex_wake(&seq, 1 thread)) sleepers--; } ...
  *
@@ -119,6 +120,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -303,6 +305,31 @@ static void unlock(struct queue *q)
     CHECK_PT(pthread_mutex_unlock(&q->s->lock));
 }
 
+/* Takes the lock back after a sleep. A waiter back from futex_wait often finds the lock
+ * still taken: whoever woke it (or moved seq just before it slept) did so inside the
+ * critical section, before the commit, and on a busy queue others come by too. The
+ * plain lock() would put it to sleep on the lock at once (glibc's robust mutexes never
+ * spin), and then unlocks and locks cost a system call each for a while. So when the
+ * lock is taken, the waiter yields its CPU once first: the holder, perhaps preempted by
+ * our very wake-up on this CPU, gets to finish, and we take the lock free, or sleep on
+ * it as before. README.md ("Waiting") has the measurement. */
+static void relock(struct queue *q)
+{
+    int rc = pthread_mutex_trylock(&q->s->lock);
+    if (rc == 0)
+        return;
+    if (rc == EOWNERDEAD) {
+        recover(q);
+        return;
+    }
+    if (rc != EBUSY)
+        die_en(rc, "pthread_mutex_trylock(queue)");
+    if (queue_test_hook)
+        queue_test_hook("wait:busy");
+    CHECK_SYS(sched_yield());
+    lock(q);
+}
+
 /* Would a waiter of this kind get somewhere now? */
 static bool can_go(const struct shared *s, int kind)
 {
@@ -338,7 +365,7 @@ static bool await(struct queue *q, int kind, int64_t timeout_ns)
         __atomic_fetch_sub(&w->inside, 1, __ATOMIC_SEQ_CST);
         if (queue_test_hook && (rc == 0 || rc == ETIMEDOUT))
             queue_test_hook(rc == 0 ? "wait:woken" : "wait:timeout");
-        lock(q);
+        relock(q);
         /* back for any reason but a wake (whose waker took us off the count): take
          * ourselves off, unless a wake that found nobody has reset the count since */
         if (rc != 0 && w->gen == gen && w->sleepers > 0)

@@ -124,8 +124,9 @@ struct queue_stats queue_stats(struct queue *q);
  * exactly there. Inside the critical section: "put:copied" (message in its slot, not
  * yet on the queue), "put:woke" (a sleeping consumer, if any, just woken; the message
  * not yet on the queue), "get:copied" (message copied out, not yet taken off). Outside
- * it, in a put or get that slept: "wait:woken" (woken, the lock not yet taken back) and
- * "wait:timeout" (its sleep ran out, the lock not yet taken back). */
+ * it, in a put or get that slept: "wait:woken" (woken, the lock not yet taken back),
+ * "wait:timeout" (its sleep ran out, the lock not yet taken back) and "wait:busy" (back
+ * from its sleep, it found the lock taken: it yields its CPU once, then blocks on it). */
 extern void (*queue_test_hook)(const char *point);
 
 #endif
