@@ -312,7 +312,7 @@ static void unlock(struct queue *q)
  * spin), and then unlocks and locks cost a system call each for a while. So when the
  * lock is taken, the waiter yields its CPU once first: the holder, perhaps preempted by
  * our very wake-up on this CPU, gets to finish, and we take the lock free, or sleep on
- * it as before. README.md ("Waiting") has the measurement. */
+ * it as before. README.md ("Back to the lock") has the measurement. */
 static void relock(struct queue *q)
 {
     int rc = pthread_mutex_trylock(&q->s->lock);
