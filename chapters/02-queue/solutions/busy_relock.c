@@ -25,7 +25,7 @@
  *     at once; without it we sleep on the lock and the two trade the CPU twice more.
  *     The longer the copy under the lock, the more that costs: 4 and 16 KiB messages
  *     rose by a third to a half.
- * (One CPU, 2/2: only 3-8% come back to a taken lock, yet 512 B to 64 KiB rose by 26
+ * (One CPU, 2/2: only 2-8% come back to a taken lock, yet 512 B to 64 KiB rose by 26
  * to 55%: each sleep on the lock that the yield avoids spares a chain of
  * context switches among four processes. That part is a reading of the numbers, not a
  * measurement of the chains.)
